@@ -1,0 +1,69 @@
+"""The ASGI application: Starlette routes behind a fast path for cache hits.
+
+Almost every request a feed server gets is for bytes it already has. The fast
+path answers those straight from the cache with raw ASGI messages, skipping
+routing and request objects; everything else (misses, errors, other routes)
+goes through Starlette.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from feedserver.changes import ChangeWatcher
+from feedserver.config import Settings, load_settings
+from feedserver.http import send_rendered
+from feedserver.routes import ROUTES
+from feedserver.service import FeedService
+
+logger = logging.getLogger("feedserver")
+
+
+class CacheFastPath:
+    """Serve GET/HEAD cache hits directly; pass everything else to the app."""
+
+    def __init__(self, app: ASGIApp, service: FeedService) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            rendered = self.service.cache.get(scope["path"])
+            if rendered is not None:
+                await send_rendered(rendered, scope, send, self.service.clock())
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None, clock: Callable[[], float] = time.time, watch: bool = True
+) -> CacheFastPath:
+    """Build the app. `clock` is injectable so tests move time instead of sleeping;
+    `watch=False` leaves the change check to the test (`app.state.watcher.check()`)."""
+    settings = settings or load_settings()
+    service = FeedService(settings, clock)
+    watcher = ChangeWatcher(service)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await service.open()
+        await watcher.start(background=watch)
+        logger.info("serving %s from %s", settings.base_url, settings.database_path)
+        try:
+            yield
+        finally:
+            await watcher.stop()
+            await service.close()
+
+    starlette = Starlette(routes=ROUTES, lifespan=lifespan)
+    starlette.state.service = service
+    starlette.state.watcher = watcher
+    fast = CacheFastPath(starlette, service)
+    fast.state = starlette.state  # type: ignore[attr-defined]
+    return fast

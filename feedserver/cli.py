@@ -1,0 +1,173 @@
+"""The `feedserver` command: init-db, import, demo-db and serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sqlite3
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from feedserver import __version__
+from feedserver.config import CONFIG_ENV, SETTINGS_BY_KEY, ConfigError, Settings, load_settings
+from feedserver.db import SCHEMA_VERSION, DatabaseUnavailable, init_db, read_only_uri
+from feedserver.importer import import_records, read_lines
+
+DEMO_DATABASE = Path("feedserver-demo.sqlite")
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"feedserver: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    try:
+        version = init_db(Path(args.path))
+    except (DatabaseUnavailable, sqlite3.Error) as exc:
+        return _fail(str(exc))
+    print(f"{args.path}: schema version {version}")
+    return 0
+
+
+def _database_from(args: argparse.Namespace) -> Path:
+    if args.db:
+        return Path(args.db)
+    return load_settings(Path(args.config) if args.config else None).database_path
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    try:
+        db_path = _database_from(args)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    name = "<stdin>" if args.file == "-" else args.file
+    try:
+        result = import_records(db_path, name, read_lines(args.file), dry_run=args.dry_run)
+    except OSError as exc:
+        return _fail(f"cannot read {name}: {exc.strerror}")
+    except (DatabaseUnavailable, sqlite3.Error) as exc:
+        return _fail(f"{db_path}: {exc}")
+    for line in result.errors:
+        print(line, file=sys.stderr)
+    if result.errors:
+        print(f"{name}: {len(result.errors)} bad record(s); nothing was written", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        print(f"{name}: {len(result.sections)} section(s), {len(result.articles)} article(s) valid (dry run)")
+    else:
+        print(
+            f"{name}: {len(result.sections)} section(s), {result.written_articles} article(s) written, "
+            f"{result.unchanged_articles} unchanged, into {db_path}"
+        )
+    return 0
+
+
+def build_demo_database(path: Path, base_url: str) -> int:
+    """A fresh demo database whose times are relative to now and URLs on `base_url`."""
+    from feedserver.demo import DEMO_BASE_URL, demo_records
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    lines = []
+    for record in demo_records(datetime.now(UTC)):
+        text = json.dumps(record, ensure_ascii=False).replace(DEMO_BASE_URL, base_url.rstrip("/"))
+        lines.append(text.encode("utf-8"))
+    result = import_records(path, "<demo>", lines)
+    if result.errors:  # the bundled data is tested; this would be a bug
+        raise RuntimeError("; ".join(result.errors))
+    return len(result.articles)
+
+
+def cmd_demo_db(args: argparse.Namespace) -> int:
+    count = build_demo_database(Path(args.path), args.base_url)
+    print(f"{args.path}: demo site with {count} articles on {args.base_url}")
+    return 0
+
+
+def check_database(settings: Settings) -> str | None:
+    """Why the configured database cannot be served, or None (run before starting uvicorn)."""
+    path = settings.database_path
+    if not path.is_file():
+        return f"database {path} does not exist (set database.path, or run feedserver init-db / import)"
+    try:
+        conn = sqlite3.connect(read_only_uri(path), uri=True)
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return f"database {path} cannot be read: {exc}"
+    if version != SCHEMA_VERSION:
+        return f"database {path} has schema version {version}; this server reads version {SCHEMA_VERSION}"
+    return None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    overrides: dict[str, object] = {}
+    for option, key in (("host", "server.host"), ("port", "server.port"), ("workers", "server.workers")):
+        if getattr(args, option) is not None:
+            overrides[key] = getattr(args, option)
+    try:
+        settings = load_settings(Path(args.config) if args.config else None, overrides=overrides)
+        if args.demo:
+            base = f"http://{settings['server.host']}:{settings['server.port']}"
+            overrides.update({"site.base_url": base, "database.path": str(DEMO_DATABASE.resolve())})
+            count = build_demo_database(DEMO_DATABASE, base)
+            print(f"feedserver: built demo database {DEMO_DATABASE} ({count} articles)", file=sys.stderr)
+            settings = load_settings(Path(args.config) if args.config else None, overrides=overrides)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    problem = check_database(settings)
+    if problem:
+        return _fail(problem)
+    # Workers are separate processes that build their own settings: hand them
+    # the same file and overrides through the environment.
+    if args.config:
+        os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
+    for key, value in overrides.items():
+        os.environ[SETTINGS_BY_KEY[key].env_name] = str(value)
+    from feedserver.server import run_uvicorn
+
+    return run_uvicorn(settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="feedserver", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"feedserver {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser("init-db", help="create or migrate the database schema")
+    init.add_argument("path")
+    init.set_defaults(handler=cmd_init_db)
+
+    imp = commands.add_parser("import", help="import JSON Lines records (FILE, or - for standard input)")
+    imp.add_argument("file")
+    imp.add_argument("--db", help="database path (default: database.path from the config)")
+    imp.add_argument("--config", help="config file (default: $FEEDSERVER_CONFIG or config/feedserver.toml)")
+    imp.add_argument("--dry-run", action="store_true", help="only validate")
+    imp.set_defaults(handler=cmd_import)
+
+    demo = commands.add_parser("demo-db", help="build the bundled demo site into a fresh database")
+    demo.add_argument("path")
+    demo.add_argument("--base-url", default="http://127.0.0.1:8000")
+    demo.set_defaults(handler=cmd_demo_db)
+
+    serve = commands.add_parser("serve", help="serve the feeds with uvicorn")
+    serve.add_argument("--config", help="config file (default: $FEEDSERVER_CONFIG or config/feedserver.toml)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--demo", action="store_true", help=f"build and serve the demo site ({DEMO_DATABASE})")
+    serve.set_defaults(handler=cmd_serve)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

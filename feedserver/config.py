@@ -1,0 +1,315 @@
+"""Settings: one typed, frozen object, read from TOML and the environment.
+
+Precedence is environment over file over default. Every key is declared once in
+`SETTINGS` with its type, default and help text; the README's settings table is
+checked against that list by the tests, so a key cannot go undocumented.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+CONFIG_ENV = "FEEDSERVER_CONFIG"
+DEFAULT_CONFIG_PATH = Path("config/feedserver.toml")
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names the key and the value."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: `section.name`, its parser, default and help."""
+
+    key: str
+    default: Any
+    help: str
+    parse: Callable[[Any], Any]
+
+    @property
+    def env_name(self) -> str:
+        return "FEEDSERVER_" + self.key.replace(".", "_").upper()
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value
+
+
+def _nonempty(value: Any) -> str:
+    text = _str(value).strip()
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
+def _int_between(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError("expected a whole number")
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                raise ValueError("expected a whole number") from None
+        if not isinstance(value, int):
+            raise ValueError("expected a whole number")
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _float_between(low: float, high: float) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError("expected a number")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError("expected a number") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low:g} and {high:g}")
+        return number
+
+    return parse
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if isinstance(value, str) and value.strip().lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _base_url(value: Any) -> str:
+    text = _nonempty(value).rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("must be an absolute http(s) URL such as https://example.id")
+    if parts.query or parts.fragment:
+        raise ValueError("must not have a query or fragment")
+    return text
+
+
+def _optional_url(value: Any) -> str:
+    text = _str(value).strip()
+    if text and urlsplit(text).scheme not in {"http", "https"}:
+        raise ValueError("must be an absolute http(s) URL or empty")
+    return text
+
+
+def _timezone(value: Any) -> str:
+    name = _nonempty(value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("unknown IANA time zone (e.g. Asia/Jakarta)") from None
+    return name
+
+
+def _language(value: Any) -> str:
+    text = _nonempty(value)
+    if not all(part.isalnum() and len(part) <= 8 for part in text.split("-")):
+        raise ValueError("expected a language tag such as id or zh-CN")
+    return text
+
+
+def _tag_date(value: Any) -> str:
+    text = _nonempty(value)
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+        raise ValueError("expected a date as YYYY, YYYY-MM or YYYY-MM-DD (RFC 4151)")
+    return text
+
+
+def _lines(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [line for line in value.split("\n") if line.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError("expected a list of strings")
+    if any("\n" in v or "\r" in v for v in value):
+        raise ValueError("each entry must be a single line")
+    return tuple(value)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("site.title", "Kabar Tiongkok", "Site name, used as every feed's title prefix.", _nonempty),
+    Setting(
+        "site.description",
+        "Berita dan cerita tentang Tiongkok, dalam bahasa Indonesia.",
+        "Site description for feeds and the front page.",
+        _str,
+    ),
+    Setting(
+        "site.base_url",
+        "https://example.id",
+        "Public origin of the site (where feedserver is mounted); every absolute URL starts with it.",
+        _base_url,
+    ),
+    Setting("site.language", "id", "Default language of articles (BCP 47 tag).", _language),
+    Setting("site.timezone", "Asia/Jakarta", "IANA time zone feeds show times in.", _timezone),
+    Setting(
+        "site.icon", "", "Absolute URL of a square icon (Atom icon, JSON Feed favicon); empty for none.", _optional_url
+    ),
+    Setting(
+        "site.logo", "", "Absolute URL of a logo (Atom logo, RSS image, JSON Feed icon); empty for none.", _optional_url
+    ),
+    Setting("site.publication_name", "Kabar Tiongkok", "Publication name for the Google News sitemap.", _nonempty),
+    Setting(
+        "site.id_date",
+        "2025",
+        "Date in item ids (tag:HOST,DATE:ID, RFC 4151). Never change it: readers would see every item again.",
+        _tag_date,
+    ),
+    Setting("feeds.items", 50, "How many articles each feed lists.", _int_between(1, 500)),
+    Setting("feeds.full_content", True, "Include full article HTML (true) or the summary only (false).", _bool),
+    Setting("feeds.ttl_minutes", 15, "RSS ttl: how long readers may cache a feed.", _int_between(1, 1440)),
+    Setting(
+        "cache.refresh_seconds",
+        2.0,
+        "How often the background check looks for database changes; a write is visible within this delay.",
+        _float_between(0.05, 300),
+    ),
+    Setting("cache.max_age_seconds", 60, "Cache-Control max-age of feeds and sitemaps.", _int_between(0, 86400)),
+    Setting(
+        "cache.stale_while_revalidate_seconds", 300, "Cache-Control stale-while-revalidate.", _int_between(0, 86400)
+    ),
+    Setting("cache.stale_if_error_seconds", 86400, "Cache-Control stale-if-error.", _int_between(0, 604800)),
+    Setting(
+        "cache.max_entries", 2000, "How many rendered documents the in-memory cache keeps.", _int_between(10, 1_000_000)
+    ),
+    Setting("cache.gzip_level", 6, "gzip level for the compressed copy made once per version.", _int_between(1, 9)),
+    Setting(
+        "database.path",
+        "feedserver.sqlite",
+        "SQLite database the CMS writes (relative paths are relative to the working directory).",
+        _nonempty,
+    ),
+    Setting("database.readers", 2, "Read-only connections in the pool.", _int_between(1, 32)),
+    Setting(
+        "database.query_timeout_seconds",
+        5.0,
+        "Longest a single query may run before it is stopped.",
+        _float_between(0.1, 600),
+    ),
+    Setting(
+        "database.busy_timeout_seconds",
+        3.0,
+        "How long a read waits on a CMS lock before giving up.",
+        _float_between(0, 600),
+    ),
+    Setting("server.host", "127.0.0.1", "Address uvicorn listens on.", _nonempty),
+    Setting("server.port", 8000, "Port uvicorn listens on.", _int_between(1, 65535)),
+    Setting("server.workers", 1, "uvicorn worker processes.", _int_between(1, 64)),
+    Setting("server.keep_alive_seconds", 5, "Idle keep-alive connections are closed after this.", _int_between(1, 300)),
+    Setting(
+        "server.limit_concurrency",
+        1000,
+        "Connections served at once before new ones get 503 (protects against slow clients).",
+        _int_between(10, 100_000),
+    ),
+    Setting(
+        "server.graceful_shutdown_seconds",
+        10,
+        "How long requests in flight may finish on SIGTERM.",
+        _int_between(0, 600),
+    ),
+    Setting("robots.extra_lines", (), "Extra lines appended to robots.txt.", _lines),
+)
+
+SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings, parsed. `values` maps each key in `SETTINGS` to its value."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    # Typed accessors for the settings the code reads most.
+    @property
+    def base_url(self) -> str:
+        return str(self.values["site.base_url"])
+
+    @property
+    def host(self) -> str:
+        """Host name of the base URL, used for tag: URIs and same-host checks."""
+        return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.values["site.timezone"])
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.values["database.path"])
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in data.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, key + "."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def load_settings(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read settings: defaults, then the TOML file, then FEEDSERVER_* variables, then `overrides`.
+
+    With no `path`, FEEDSERVER_CONFIG names the file, else config/feedserver.toml
+    is read if it exists. Raises ConfigError naming the key and the bad value.
+    """
+    env = os.environ if environ is None else environ
+    if path is None and env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+    elif path is None and DEFAULT_CONFIG_PATH.is_file():
+        path = DEFAULT_CONFIG_PATH
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as handle:
+                raw = _flatten(tomllib.load(handle))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        unknown = sorted(set(raw) - set(SETTINGS_BY_KEY))
+        if unknown:
+            raise ConfigError(f"config file {path}: unknown key {unknown[0]!r}")
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        source, value = "default", setting.default
+        if setting.key in raw:
+            source, value = f"config file {path}", raw[setting.key]
+        if setting.env_name in env:
+            source, value = f"environment variable {setting.env_name}", env[setting.env_name]
+        if overrides and setting.key in overrides:
+            source, value = "command line", overrides[setting.key]
+        try:
+            values[setting.key] = setting.parse(value)
+        except ValueError as exc:
+            raise ConfigError(f"invalid {setting.key} = {value!r} (from {source}): {exc}") from None
+    return Settings(values)

@@ -1,0 +1,209 @@
+"""Database access: the schema (write side, for init-db and import) and the
+read-only connection pool the server uses.
+
+Every server connection is opened read-only by URI and set up in one place,
+`prepare_connection`, with `query_only`, a busy timeout and a time limit per
+query, so no code path of the server can write the CMS's database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from urllib.parse import quote
+
+import aiosqlite
+
+SCHEMA_VERSION = 1
+# Forward migrations: MIGRATIONS[n] takes a database from version n to n + 1.
+MIGRATIONS: dict[int, str] = {}
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be read: missing, locked, corrupt or of an unknown version."""
+
+
+class QueryTimeout(DatabaseUnavailable):
+    """A query ran past database.query_timeout_seconds and was interrupted."""
+
+
+def schema_sql() -> str:
+    return resources.files("feedserver").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def open_for_writing(path: Path) -> sqlite3.Connection:
+    """A read-write connection for the CLI (init-db, import); never used by the server."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def init_db(path: Path) -> int:
+    """Create the schema (or migrate it forward) and switch to WAL. Returns the version."""
+    conn = open_for_writing(path)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise DatabaseUnavailable(
+                f"{path} has schema version {version}; this feedserver knows up to {SCHEMA_VERSION}: upgrade it"
+            )
+        if version == 0:
+            conn.executescript(f"BEGIN IMMEDIATE;\n{schema_sql()}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;")
+            version = SCHEMA_VERSION
+        while version < SCHEMA_VERSION:
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nPRAGMA user_version = {version + 1};\nCOMMIT;"
+            )
+            version += 1
+        return SCHEMA_VERSION
+    finally:
+        conn.close()
+
+
+def read_only_uri(path: Path) -> str:
+    return "file:" + quote(str(path.resolve())) + "?mode=ro"
+
+
+def _decode_text(data: bytes) -> str:
+    # The CMS may have stored invalid UTF-8; a feed must still render.
+    return data.decode("utf-8", "replace")
+
+
+async def prepare_connection(conn: aiosqlite.Connection, busy_timeout: float) -> list[float]:
+    """Set up one server connection: read-only, bounded in lock wait and query time.
+
+    Returns the connection's deadline cell: the progress handler interrupts a
+    query once `time.monotonic()` passes `cell[0]` (0 means no deadline).
+    """
+    conn.text_factory = _decode_text
+    await conn.execute("PRAGMA query_only = 1")
+    await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    deadline = [0.0]
+
+    def progress() -> int:
+        return 1 if deadline[0] and time.monotonic() > deadline[0] else 0
+
+    await conn.set_progress_handler(progress, 10_000)
+    return deadline
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """The database file as seen on disk.
+
+    A file renamed over the old one has a new (device, inode): open connections
+    keep reading the old file, so the pool must be reopened. A new mtime or
+    size with the same inode (a checkpoint, or a copy written in place) only
+    calls for a fresh look at the data.
+    """
+
+    device: int
+    inode: int
+    mtime_ns: int
+    size: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileIdentity | None:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        return cls(stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    def same_file(self, other: FileIdentity | None) -> bool:
+        return other is not None and (self.device, self.inode) == (other.device, other.inode)
+
+
+async def connect_reader(path: Path, busy_timeout: float) -> tuple[aiosqlite.Connection, list[float]]:
+    """One read-only server connection, set up; see prepare_connection."""
+    conn = await aiosqlite.connect(read_only_uri(path), uri=True, isolation_level=None)
+    try:
+        return conn, await prepare_connection(conn, busy_timeout)
+    except BaseException:
+        await conn.close()
+        raise
+
+
+@dataclass
+class _Reader:
+    conn: aiosqlite.Connection
+    deadline: list[float]
+
+
+class ReadPool:
+    """A few read-only aiosqlite connections, opened once, used one query at a time each."""
+
+    def __init__(self, path: Path, size: int, query_timeout: float, busy_timeout: float) -> None:
+        self.path = path
+        self.size = size
+        self.query_timeout = query_timeout
+        self.busy_timeout = busy_timeout
+        self.identity: FileIdentity | None = None
+        self._idle: asyncio.Queue[_Reader] = asyncio.Queue()
+        self._all: list[_Reader] = []
+        self.queries = 0  # counted so tests can prove a warm request does no database I/O
+
+    async def open(self) -> None:
+        """Open every connection and check the schema version; raises DatabaseUnavailable."""
+        if not self.path.is_file():
+            raise DatabaseUnavailable(f"database {self.path} does not exist")
+        self.identity = FileIdentity.of(self.path)
+        try:
+            for _ in range(self.size):
+                reader = _Reader(*await connect_reader(self.path, self.busy_timeout))
+                self._all.append(reader)
+                self._idle.put_nowait(reader)
+            await self.check_schema()
+        except sqlite3.Error as exc:
+            await self.close()
+            raise DatabaseUnavailable(f"cannot open database {self.path}: {exc}") from None
+        except DatabaseUnavailable:
+            await self.close()
+            raise
+
+    async def check_schema(self) -> None:
+        """Raise DatabaseUnavailable unless the schema version is the one this server reads."""
+        rows = await self.fetchall("PRAGMA user_version")
+        version = int(rows[0][0])
+        if version == 0:
+            raise DatabaseUnavailable(f"database {self.path} has no feedserver schema (run feedserver init-db)")
+        if version > SCHEMA_VERSION:
+            raise DatabaseUnavailable(
+                f"database {self.path} has schema version {version}; this server supports up to {SCHEMA_VERSION}"
+            )
+        if version < SCHEMA_VERSION:
+            raise DatabaseUnavailable(
+                f"database {self.path} has schema version {version}; run feedserver init-db to migrate it"
+            )
+
+    async def close(self) -> None:
+        readers, self._all = self._all, []
+        for reader in readers:
+            with contextlib.suppress(Exception):
+                await reader.conn.close()
+
+    async def fetchall(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[sqlite3.Row]:
+        """Run one read query within the time limit; sqlite errors become DatabaseUnavailable."""
+        self.queries += 1
+        reader = await self._idle.get()
+        # The connection runs one query at a time and this task holds it, so
+        # arming its deadline here cannot race another query.
+        reader.deadline[0] = time.monotonic() + self.query_timeout
+        try:
+            return list(await reader.conn.execute_fetchall(sql, params))
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise QueryTimeout(f"query interrupted after {self.query_timeout:g} s") from None
+            raise DatabaseUnavailable(f"database error: {exc}") from None
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            raise DatabaseUnavailable(f"database error: {exc}") from None
+        finally:
+            reader.deadline[0] = 0.0
+            self._idle.put_nowait(reader)

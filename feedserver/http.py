@@ -1,0 +1,101 @@
+"""HTTP for cached documents: conditional GET, gzip negotiation, HEAD, raw ASGI sends.
+
+Used both by the Starlette routes and by the hit fast path (fastpath.py), so
+a hit and a miss answer with the same headers. Rules follow RFC 9110: If-None-Match
+is a list compared weakly and wins over If-Modified-Since; a 304 carries only the
+cache headers; If-Modified-Since is ignored when malformed or in the future.
+"""
+
+from __future__ import annotations
+
+from email.utils import parsedate_to_datetime
+
+from starlette.types import Receive, Scope, Send
+
+from feedserver.cache import Rendered
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of a request header (names in ASGI are lower-case)."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def etag_matches(if_none_match: bytes, rendered: Rendered) -> bool:
+    """Weak comparison (RFC 9110 13.1.2) against either encoding's ETag."""
+    text = if_none_match.decode("latin-1").strip()
+    if text == "*":
+        return True
+    for candidate in text.split(","):
+        tag = candidate.strip()
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if tag == rendered.etag or tag == rendered.gzip_etag:
+            return True
+    return False
+
+
+def not_modified_since(if_modified_since: bytes, rendered: Rendered, now: float) -> bool:
+    try:
+        since = parsedate_to_datetime(if_modified_since.decode("latin-1")).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False  # malformed: ignore it (RFC 9110 13.1.3)
+    if since > now:
+        return False  # a date in the future is invalid: ignore it
+    return rendered.last_modified <= since
+
+
+def accepts_gzip(accept_encoding: bytes | None) -> bool:
+    """True when gzip has a non-zero quality, named or through '*'."""
+    if not accept_encoding:
+        return False
+    star = False
+    for part in accept_encoding.decode("latin-1").lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if coding.strip() in ("gzip", "x-gzip"):
+            return quality > 0
+        if coding.strip() == "*":
+            star = quality > 0
+    return star
+
+
+async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float) -> None:
+    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding."""
+    if_none_match = header(scope, b"if-none-match")
+    if if_none_match is not None:
+        fresh = etag_matches(if_none_match, rendered)
+    else:
+        if_modified_since = header(scope, b"if-modified-since")
+        fresh = if_modified_since is not None and not_modified_since(if_modified_since, rendered, now)
+    use_gzip = accepts_gzip(header(scope, b"accept-encoding"))
+    if fresh:
+        etag = rendered.gzip_etag if use_gzip else rendered.etag
+        headers = [*rendered.not_modified_headers, (b"etag", etag.encode())]
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    body = rendered.gzip_body if use_gzip else rendered.body
+    headers = [*(rendered.gzip_headers if use_gzip else rendered.headers), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+class RenderedResponse:
+    """A Starlette-compatible response object for a cached document."""
+
+    def __init__(self, rendered: Rendered, now: float) -> None:
+        self.rendered = rendered
+        self.now = now
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_rendered(self.rendered, scope, send, self.now)

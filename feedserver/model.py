@@ -1,0 +1,73 @@
+"""The neutral feed model: a feed and its items as plain frozen data.
+
+Built once per render from the database rows and the settings (see
+`feedserver.feeds.build_feed`); each format's writer only writes it out, as in
+Django's feedgenerator. Text here is already safe for XML 1.0 and every URL is
+absolute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    url: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    caption: str = ""
+    credit: str = ""
+    width: int | None = None
+    height: int | None = None
+    mime_type: str = ""
+
+
+@dataclass(frozen=True)
+class Category:
+    term: str
+    label: str = ""
+    scheme: str = ""
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    guid: str  # one id for RSS guid, Atom id and JSON Feed id (tag: URI)
+    url: str
+    title: str
+    summary: str
+    content_html: str  # empty when the feed is summary-only
+    published: datetime
+    updated: datetime
+    authors: tuple[Person, ...]
+    categories: tuple[Category, ...]  # the section first, then the tags
+    tags: tuple[str, ...]
+    image: Image | None
+    language: str
+    source: str
+    reading_time_minutes: int
+
+
+@dataclass(frozen=True)
+class Feed:
+    id: str  # stable Atom feed id
+    title: str
+    description: str
+    home_url: str  # the page the feed is about (site or section front page)
+    self_url: str  # this document's own URL
+    rss_url: str
+    atom_url: str
+    json_url: str
+    language: str
+    updated: datetime  # newest change in scope, never the clock
+    ttl_minutes: int
+    icon: str
+    logo: str
+    authors: tuple[Person, ...]
+    items: tuple[FeedItem, ...]
