@@ -4,6 +4,12 @@ It runs in the background every `cache.refresh_seconds`, never per request,
 on a dedicated connection (PRAGMA data_version is only comparable on the same
 connection). A file renamed over the database is invisible to open
 connections, so the file's identity is watched too, and the pool reopened.
+
+It is also where faults are noticed: a missing, unreadable, corrupt or too new
+database sets the service's `problem` (logged once, shown by /healthz), cached
+documents keep being served, and every later check tries again, so the server
+recovers by itself once the database is good. A lock held by the CMS is only a
+delay: the check is retried on the next tick and the cached copies stay.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ import logging
 
 import aiosqlite
 
-from feedserver.db import FileIdentity, connect_reader
-from feedserver.queries import data_version, site_state
+from feedserver.db import DatabaseUnavailable, FileIdentity, connect_reader, schema_problem
+from feedserver.queries import data_version, schema_version, site_state
 from feedserver.service import FeedService
 
 logger = logging.getLogger("feedserver.changes")
@@ -29,6 +35,7 @@ class ChangeWatcher:
         self._data_version: int | None = None
         self._file: FileIdentity | None = None
         self._task: asyncio.Task[None] | None = None
+        self._pending = False  # a change seen but not yet fully applied: retry it
         self.checks = 0
         self.reloads = 0
 
@@ -48,8 +55,12 @@ class ChangeWatcher:
     async def _connect(self) -> None:
         path = self.service.settings.database_path
         self._file = FileIdentity.of(path)
-        self._conn, _ = await connect_reader(path, self.service.settings["database.busy_timeout_seconds"])
-        self._data_version = await data_version(self._conn)
+        try:
+            self._conn, _ = await connect_reader(path, self.service.settings["database.busy_timeout_seconds"])
+            self._data_version = await data_version(self._conn)
+        except Exception as exc:
+            await self._disconnect()
+            raise DatabaseUnavailable(f"cannot open database {path}: {exc}") from None
 
     async def _disconnect(self) -> None:
         if self._conn is not None:
@@ -62,39 +73,67 @@ class ChangeWatcher:
             await asyncio.sleep(self.interval)
             try:
                 await self.check()
-            except Exception:
+            except Exception:  # never let the loop die; the next tick tries again
                 logger.exception("change check failed")
 
     async def check(self) -> bool:
-        """One look: returns True when the site state was reloaded."""
+        """One look: returns True when the site state was reloaded and applied."""
         self.checks += 1
+        try:
+            reloaded = await self._check()
+        except DatabaseUnavailable as exc:
+            self._pending = True
+            if is_lock(exc):
+                logger.info("database busy (%s); keeping cached copies, retrying", exc)
+                return False
+            self.service.set_problem(str(exc))
+            return False
+        self.service.clear_problem()
+        return reloaded
+
+    async def _check(self) -> bool:
         service = self.service
+        path = service.settings.database_path
         now = service.now()
-        current = FileIdentity.of(service.settings.database_path)
-        changed = False
-        if self._file is None or current is None or not self._file.same_file(current):
-            logger.info("database file %s was replaced; reopening", service.settings.database_path)
-            await self._reopen()
+        current = FileIdentity.of(path)
+        if current is None:
+            raise DatabaseUnavailable(f"database {path} does not exist")
+        changed = self._pending
+        if self._conn is None or self._file is None or not self._file.same_file(current):
+            if self._conn is not None:
+                logger.info("database file %s was replaced; reopening", path)
+            await self._disconnect()
+            await service.reopen()
+            await self._connect()
             changed = True
         elif current != self._file:
             self._file = current
             changed = True
         assert self._conn is not None
-        version = await data_version(self._conn)
+        try:
+            version = await data_version(self._conn)
+        except Exception as exc:
+            raise DatabaseUnavailable(f"database error: {exc}") from None
         if version != self._data_version:
             self._data_version = version
             changed = True
         upcoming = service.state.next_publish_at
         if upcoming is not None and now >= upcoming:
             changed = True  # a scheduled article is due: no write announces it
-        if not changed:
+        if not changed and not service.problem:
             return False
-        self.reloads += 1
+        self._pending = True
+        problem = schema_problem(await schema_version(service.pool), path)
+        if problem:
+            raise DatabaseUnavailable(problem)
         state = await site_state(service.pool, now)
         await service.apply_state(state)
+        self._pending = False
+        self.reloads += 1
         return True
 
-    async def _reopen(self) -> None:
-        await self._disconnect()
-        await self.service.reopen()
-        await self._connect()
+
+def is_lock(exc: DatabaseUnavailable) -> bool:
+    """SQLITE_BUSY / SQLITE_LOCKED: a CMS write in progress, not a broken database."""
+    text = str(exc)
+    return "locked" in text or "busy" in text

@@ -67,6 +67,17 @@ def init_db(path: Path) -> int:
         conn.close()
 
 
+def schema_problem(version: int, path: Path) -> str | None:
+    """Why a database of this schema version cannot be served, or None."""
+    if version == 0:
+        return f"database {path} has no feedserver schema (run feedserver init-db)"
+    if version > SCHEMA_VERSION:
+        return f"database {path} has schema version {version}; this server supports up to {SCHEMA_VERSION}"
+    if version < SCHEMA_VERSION:
+        return f"database {path} has schema version {version}; run feedserver init-db to migrate it"
+    return None
+
+
 def read_only_uri(path: Path) -> str:
     return "file:" + quote(str(path.resolve())) + "?mode=ro"
 
@@ -171,17 +182,9 @@ class ReadPool:
     async def check_schema(self) -> None:
         """Raise DatabaseUnavailable unless the schema version is the one this server reads."""
         rows = await self.fetchall("PRAGMA user_version")
-        version = int(rows[0][0])
-        if version == 0:
-            raise DatabaseUnavailable(f"database {self.path} has no feedserver schema (run feedserver init-db)")
-        if version > SCHEMA_VERSION:
-            raise DatabaseUnavailable(
-                f"database {self.path} has schema version {version}; this server supports up to {SCHEMA_VERSION}"
-            )
-        if version < SCHEMA_VERSION:
-            raise DatabaseUnavailable(
-                f"database {self.path} has schema version {version}; run feedserver init-db to migrate it"
-            )
+        problem = schema_problem(int(rows[0][0]), self.path)
+        if problem:
+            raise DatabaseUnavailable(problem)
 
     async def close(self) -> None:
         readers, self._all = self._all, []

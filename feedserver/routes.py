@@ -32,14 +32,23 @@ async def serve_document(request: Request, document: Document) -> Response | Ren
     try:
         if not document.exists(service.state):
             raise HTTPException(404, "Unknown section.")
-        rendered = await service.serve(document)
+        cached = service.cache.get(document.key)
+        if cached is None and service.problem:
+            raise DatabaseUnavailable(service.problem)
+        rendered = cached or await service.serve(document)
     except DatabaseUnavailable:
-        return PlainTextResponse(
-            "The feed database is unavailable; try again shortly.\n",
-            status_code=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
-        )
+        # Cached documents are still served (stale-if-error); one never
+        # rendered cannot be, until the database is back.
+        return unavailable()
     return RenderedResponse(rendered, service.clock())
+
+
+def unavailable() -> Response:
+    return PlainTextResponse(
+        "The feed database is unavailable; try again shortly.\n",
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
+    )
 
 
 async def home(request: Request) -> Response | RenderedResponse:
@@ -63,6 +72,8 @@ async def section_feed(request: Request) -> Response | RenderedResponse:
 async def healthz(request: Request) -> Response:
     service = _service(request)
     try:
+        if service.problem:
+            raise DatabaseUnavailable(service.problem)
         await service.pool.check_schema()
     except DatabaseUnavailable as exc:
         return PlainTextResponse(f"unavailable: {exc}\n", status_code=503, headers={"Cache-Control": "no-store"})

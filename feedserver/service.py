@@ -37,6 +37,18 @@ class FeedService:
         self.cache = DocumentCache(settings["cache.max_entries"], cache_control(settings), settings["cache.gzip_level"])
         self.documents: dict[str, Document] = {}
         self._state: SiteState | None = None
+        self.problem: str | None = None  # why the database cannot be served now, if it cannot
+
+    def set_problem(self, reason: str) -> None:
+        """Record that the database is unavailable; logged once per distinct reason."""
+        if reason != self.problem:
+            logger.error("database unavailable: %s (serving cached copies; retrying)", reason)
+        self.problem = reason
+
+    def clear_problem(self) -> None:
+        if self.problem is not None:
+            logger.warning("database available again (was: %s)", self.problem)
+        self.problem = None
 
     @property
     def state(self) -> SiteState:
@@ -102,5 +114,8 @@ class FeedService:
             elif document.signature(state) != entry.signature:
                 stale.append(document)
         if stale:
-            await asyncio.gather(*(self._rerender(document) for document in stale))
+            results = await asyncio.gather(*(self._rerender(d) for d in stale), return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result  # the watcher retries; entries that failed keep their old version
         return len(stale)
