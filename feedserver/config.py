@@ -227,6 +227,12 @@ SETTINGS: tuple[Setting, ...] = (
         "How long requests in flight may finish on SIGTERM.",
         _int_between(0, 600),
     ),
+    Setting(
+        "server.access_log",
+        False,
+        "Log every request (uvicorn's access log); off by default: the reverse proxy logs them, and it costs.",
+        _bool,
+    ),
     Setting("robots.extra_lines", (), "Extra lines appended to robots.txt.", _lines),
 )
 

@@ -21,6 +21,7 @@ def run_uvicorn(settings: Settings) -> int:
         timeout_graceful_shutdown=settings["server.graceful_shutdown_seconds"],
         proxy_headers=False,
         server_header=False,
+        access_log=settings["server.access_log"],
         log_level="info",
     )
     return 0
