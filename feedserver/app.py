@@ -62,6 +62,10 @@ def create_app(
             await service.close()
 
     starlette = Starlette(routes=ROUTES, lifespan=lifespan)
+    # No slash redirects: Starlette builds their Location from the Host header,
+    # and absolute URLs must come from site.base_url only (issue 2). A feed URL
+    # with a stray slash is malformed: 404.
+    starlette.router.redirect_slashes = False
     starlette.state.service = service
     starlette.state.watcher = watcher
     fast = CacheFastPath(starlette, service)

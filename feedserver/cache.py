@@ -13,6 +13,7 @@ import base64
 import gzip
 import hashlib
 import logging
+import zlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -22,19 +23,76 @@ logger = logging.getLogger("feedserver.cache")
 
 
 @dataclass(frozen=True)
-class Body:
-    """What a renderer returns: the bytes and the time of the newest change they show."""
+class Encoded:
+    """A version already hashed and compressed while it was written (GzipStream)."""
 
-    content: bytes
+    digest: str
+    gzip_body: bytes
+    length: int
+    body: bytes | None  # None when longer than the identity limit: only the gzip copy is kept
+
+    @property
+    def identity(self) -> bytes:
+        return self.body if self.body is not None else gzip.decompress(self.gzip_body)
+
+
+class GzipStream:
+    """Hash and compress a document chunk by chunk as it is written, so a 10 MB
+    sitemap never exists whole in memory (issue 3): only the compressed copy,
+    and the chunks themselves while they fit `identity_max_bytes`. Same hash
+    and the same bytes as gzip.compress(..., mtime=0) of the joined chunks."""
+
+    def __init__(self, gzip_level: int, identity_max_bytes: int | None = None) -> None:
+        self._hasher = hashlib.blake2b(digest_size=18)
+        self._compressor = zlib.compressobj(gzip_level, zlib.DEFLATED, 31)  # 31: a gzip container, mtime 0
+        self._compressed: list[bytes] = []
+        self._chunks: list[bytes] | None = []
+        self._length = 0
+        self._identity_max_bytes = identity_max_bytes
+
+    def write(self, chunk: bytes) -> None:
+        self._hasher.update(chunk)
+        self._compressed.append(self._compressor.compress(chunk))
+        self._length += len(chunk)
+        if self._chunks is not None:
+            self._chunks.append(chunk)
+            if self._identity_max_bytes is not None and self._length > self._identity_max_bytes:
+                self._chunks = None
+
+    def finish(self) -> Encoded:
+        self._compressed.append(self._compressor.flush())
+        chunks = self._chunks
+        identity = None if chunks is None else chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        digest = base64.urlsafe_b64encode(self._hasher.digest()).decode()
+        return Encoded(digest, b"".join(self._compressed), self._length, identity)
+
+
+@dataclass(frozen=True)
+class Body:
+    """What a renderer returns: the bytes (or a function that writes them, run in a
+    worker thread with the compression and hashing, or what a GzipStream wrote)
+    and the time of the newest change they show."""
+
+    content: bytes | Callable[[], bytes] | Encoded
     last_modified: int
     media_type: str
+
+    def materialize(self) -> bytes:
+        if isinstance(self.content, Encoded):
+            return self.content.identity
+        return self.content() if callable(self.content) else self.content
 
 
 @dataclass(frozen=True)
 class Rendered:
-    """One version of a document, ready to send: both encodings and their headers."""
+    """One version of a document, ready to send: both encodings and their headers.
 
-    body: bytes
+    A large document keeps only its gzip copy (`body` None): a sitemap of 50,000
+    URLs is about 10 MB as text and 1 MB compressed, crawlers ask for gzip, and
+    the rare request without it gets the copy decompressed (issue 3).
+    """
+
+    body: bytes | None  # None: only the gzip copy is kept; see `identity`
     gzip_body: bytes
     etag: str
     gzip_etag: str
@@ -43,16 +101,34 @@ class Rendered:
     headers: list[tuple[bytes, bytes]]  # identity response headers (no content-length)
     gzip_headers: list[tuple[bytes, bytes]]
     not_modified_headers: list[tuple[bytes, bytes]]
+    length: int  # of the identity bytes
+
+    @property
+    def identity(self) -> bytes:
+        """The uncompressed bytes (decompressed again when only the gzip copy is kept)."""
+        return self.body if self.body is not None else gzip.decompress(self.gzip_body)
+
+    @property
+    def size(self) -> int:
+        """Bytes this version holds in memory, for the cache's budget."""
+        return len(self.gzip_body) + (len(self.body) if self.body is not None else 0)
 
 
-def make_rendered(body: Body, signature: Hashable, cache_control: str, gzip_level: int) -> Rendered:
+def make_rendered(
+    body: Body, signature: Hashable, cache_control: str, gzip_level: int, identity_max_bytes: int | None = None
+) -> Rendered:
     """Hash and compress once per version. The ETag derives from the bytes alone,
     so every worker and every restart gives the same one; gzip with mtime 0 is
-    deterministic too, so the compressed variant's ETag is as stable."""
-    digest = base64.urlsafe_b64encode(hashlib.blake2b(body.content, digest_size=18).digest()).decode()
+    deterministic too, so the compressed variant's ETag is as stable. Bytes
+    longer than `identity_max_bytes` are kept only compressed."""
+    encoded = body.content
+    if not isinstance(encoded, Encoded):
+        stream = GzipStream(gzip_level, identity_max_bytes)
+        stream.write(body.materialize())
+        encoded = stream.finish()
+    digest, compressed, length, content = encoded.digest, encoded.gzip_body, encoded.length, encoded.body
     etag = f'"{digest}"'
     gzip_etag = f'"{digest}-gz"'
-    compressed = gzip.compress(body.content, compresslevel=gzip_level, mtime=0)
     common = [
         (b"content-type", body.media_type.encode()),
         (b"last-modified", formatdate(body.last_modified, usegmt=True).encode()),
@@ -61,7 +137,7 @@ def make_rendered(body: Body, signature: Hashable, cache_control: str, gzip_leve
         (b"x-content-type-options", b"nosniff"),
     ]
     return Rendered(
-        body=body.content,
+        body=content,
         gzip_body=compressed,
         etag=etag,
         gzip_etag=gzip_etag,
@@ -70,6 +146,7 @@ def make_rendered(body: Body, signature: Hashable, cache_control: str, gzip_leve
         headers=[*common, (b"etag", etag.encode())],
         gzip_headers=[*common, (b"etag", gzip_etag.encode()), (b"content-encoding", b"gzip")],
         not_modified_headers=[(b"cache-control", cache_control.encode()), (b"vary", b"Accept-Encoding")],
+        length=length,
     )
 
 
@@ -77,10 +154,20 @@ Renderer = Callable[[], Awaitable[tuple[Body, Hashable]]]
 
 
 class DocumentCache:
-    """Rendered documents by URL path, least recently rendered dropped first."""
+    """Rendered documents by URL path, least recently rendered dropped first, within
+    `max_entries` and `max_bytes` (the newest entry is kept even if larger)."""
 
-    def __init__(self, max_entries: int, cache_control: str, gzip_level: int) -> None:
+    def __init__(
+        self,
+        max_entries: int,
+        cache_control: str,
+        gzip_level: int,
+        max_bytes: int | None = None,
+        identity_max_bytes: int | None = None,
+    ) -> None:
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.identity_max_bytes = identity_max_bytes
         self.cache_control = cache_control
         self.gzip_level = gzip_level
         self.entries: OrderedDict[str, Rendered] = OrderedDict()
@@ -124,9 +211,20 @@ class DocumentCache:
         self.renders += 1
         body, signature = await render()
         self.compressions += 1
-        entry = await asyncio.to_thread(make_rendered, body, signature, self.cache_control, self.gzip_level)
+        entry = await asyncio.to_thread(
+            make_rendered, body, signature, self.cache_control, self.gzip_level, self.identity_max_bytes
+        )
         self.entries[key] = entry
         self.entries.move_to_end(key)
         while len(self.entries) > self.max_entries:
             self.entries.popitem(last=False)
+        if self.max_bytes is not None:
+            held = self.bytes
+            while held > self.max_bytes and len(self.entries) > 1:
+                held -= self.entries.popitem(last=False)[1].size
         return entry
+
+    @property
+    def bytes(self) -> int:
+        """Memory the cached versions hold."""
+        return sum(entry.size for entry in self.entries.values())

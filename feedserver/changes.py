@@ -21,7 +21,7 @@ import logging
 import aiosqlite
 
 from feedserver.db import DatabaseUnavailable, FileIdentity, connect_reader, schema_problem
-from feedserver.queries import data_version, schema_version, site_state
+from feedserver.queries import data_version, schema_version
 from feedserver.service import FeedService
 
 logger = logging.getLogger("feedserver.changes")
@@ -36,6 +36,7 @@ class ChangeWatcher:
         self._file: FileIdentity | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending = False  # a change seen but not yet fully applied: retry it
+        self._locked = False  # the last check met a CMS lock (logged when it starts and ends)
         self.checks = 0
         self.reloads = 0
 
@@ -84,10 +85,16 @@ class ChangeWatcher:
         except DatabaseUnavailable as exc:
             self._pending = True
             if is_lock(exc):
-                logger.info("database busy (%s); keeping cached copies, retrying", exc)
+                # Logged once per lock, not once per check (issue 4).
+                if not self._locked:
+                    logger.warning("database locked by another process (%s); serving cached copies, retrying", exc)
+                self._locked = True
                 return False
             self.service.set_problem(str(exc))
             return False
+        if self._locked:
+            logger.info("database lock released")
+            self._locked = False
         self.service.clear_problem()
         return reloaded
 
@@ -117,16 +124,16 @@ class ChangeWatcher:
         if version != self._data_version:
             self._data_version = version
             changed = True
-        upcoming = service.state.next_publish_at
+        upcoming = service.state.next_change_at
         if upcoming is not None and now >= upcoming:
-            changed = True  # a scheduled article is due: no write announces it
+            changed = True  # a scheduled article is due, or one leaves the news window: no write announces it
         if not changed and not service.problem:
             return False
         self._pending = True
         problem = schema_problem(await schema_version(service.pool), path)
         if problem:
             raise DatabaseUnavailable(problem)
-        state = await site_state(service.pool, now)
+        state = await service.load_state(now)
         await service.apply_state(state)
         self._pending = False
         self.reloads += 1

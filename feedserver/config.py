@@ -193,6 +193,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("cache.gzip_level", 6, "gzip level for the compressed copy made once per version.", _int_between(1, 9)),
     Setting(
+        "cache.max_bytes",
+        64 * 1024 * 1024,
+        "Memory budget of the document cache in bytes (both copies counted); least recently rendered dropped first.",
+        _int_between(1024 * 1024, 1 << 40),
+    ),
+    Setting(
+        "cache.identity_max_bytes",
+        1024 * 1024,
+        "Documents larger than this keep only their gzip copy; a request without gzip gets it decompressed.",
+        _int_between(0, 1 << 40),
+    ),
+    Setting(
         "database.path",
         "feedserver.sqlite",
         "SQLite database the CMS writes (relative paths are relative to the working directory).",
@@ -232,6 +244,18 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Log every request (uvicorn's access log); off by default: the reverse proxy logs them, and it costs.",
         _bool,
+    ),
+    Setting(
+        "sitemaps.page_size",
+        50000,
+        "Most URLs in one article sitemap (the protocol's limit is 50,000): a bigger month is split by day.",
+        _int_between(1, 50000),
+    ),
+    Setting(
+        "sitemaps.news_page_size",
+        1000,
+        "Most articles in one Google News sitemap (Google's limit is 1,000); beyond it the news sitemap is an index.",
+        _int_between(1, 1000),
     ),
     Setting("robots.extra_lines", (), "Extra lines appended to robots.txt.", _lines),
 )

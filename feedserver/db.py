@@ -93,7 +93,6 @@ async def prepare_connection(conn: aiosqlite.Connection, busy_timeout: float) ->
     Returns the connection's deadline cell: the progress handler interrupts a
     query once `time.monotonic()` passes `cell[0]` (0 means no deadline).
     """
-    conn.text_factory = _decode_text
     await conn.execute("PRAGMA query_only = 1")
     await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     deadline = [0.0]
@@ -164,6 +163,8 @@ class ReadPool:
     async def open(self) -> None:
         """Open every connection and check the schema version; raises DatabaseUnavailable."""
         if not self.path.is_file():
+            if self.path.exists():  # a directory, a device: nothing SQLite can read
+                raise DatabaseUnavailable(f"database {self.path} is not a regular file")
             raise DatabaseUnavailable(f"database {self.path} does not exist")
         self.identity = FileIdentity.of(self.path)
         try:
@@ -200,7 +201,18 @@ class ReadPool:
         # arming its deadline here cannot race another query.
         reader.deadline[0] = time.monotonic() + self.query_timeout
         try:
-            return list(await reader.conn.execute_fetchall(sql, params))
+            try:
+                return list(await reader.conn.execute_fetchall(sql, params))
+            except sqlite3.OperationalError as exc:
+                if "decode" not in str(exc):
+                    raise
+                # Invalid UTF-8 written by the CMS: read this query again with a
+                # tolerant decoder (slower, so not the default).
+                reader.conn.text_factory = _decode_text
+                try:
+                    return list(await reader.conn.execute_fetchall(sql, params))
+                finally:
+                    reader.conn.text_factory = str
         except sqlite3.OperationalError as exc:
             if "interrupted" in str(exc):
                 raise QueryTimeout(f"query interrupted after {self.query_timeout:g} s") from None

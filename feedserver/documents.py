@@ -8,19 +8,18 @@ render does not stall the hits being served meanwhile.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from feedserver.cache import Body
 from feedserver.config import Settings
 from feedserver.db import ReadPool
-from feedserver.feeds import Scope, build_feed
+from feedserver.feeds import ItemCache, Scope, build_feed
 from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
-from feedserver.model import Feed
-from feedserver.queries import SiteState, newest_articles
+from feedserver.model import Feed, FeedItem
+from feedserver.queries import SiteState, articles_by_pk, newest_article_keys
 from feedserver.xmlfeeds import render_atom, render_rss
 
 MEDIA_TYPES = {
@@ -47,6 +46,7 @@ class Document(Protocol):
 class FeedDocument:
     scope: Scope
     fmt: str
+    items: ItemCache | None = field(default=None, compare=False, hash=False)
 
     @property
     def key(self) -> str:
@@ -59,19 +59,27 @@ class FeedDocument:
         return self.scope.signature(state)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
-        rows = await newest_articles(
-            pool,
-            self.scope.section_slugs(state),
-            state.now,
-            settings["feeds.items"],
-            with_content=settings["feeds.full_content"],
-        )
+        items = self.items or ItemCache()
+        keys = await newest_article_keys(pool, self.scope.section_slugs(state), state.now, settings["feeds.items"])
+        built: list[FeedItem | int] = []  # a built item, or the pk of a row to build
+        for key in keys:
+            section = state.sections.get(key.section)
+            cache_key = ItemCache.key(
+                key.pk, key.id, key.revision, key.updated_at, section.title if section else None, settings
+            )
+            built.append(items.lookup(cache_key) or key.pk)
+        missing = [entry for entry in built if isinstance(entry, int)]
+        rows = await articles_by_pk(pool, missing, state.now, settings["feeds.full_content"])
 
-        def write() -> bytes:
-            return WRITERS[self.fmt](build_feed(self.scope, self.fmt, rows, state, settings))
+        def write() -> bytes:  # runs in the cache's worker thread, with gzip and hashing
+            feed_items = [
+                entry if not isinstance(entry, int) else items.build(rows[entry], settings, state.sections)
+                for entry in built
+                if not isinstance(entry, int) or entry in rows  # gone since the first query: leave it out
+            ]
+            return WRITERS[self.fmt](build_feed(self.scope, self.fmt, feed_items, state, settings))
 
-        content = await asyncio.to_thread(write)
-        return Body(content, self.scope.last_modified(state), MEDIA_TYPES[self.fmt])
+        return Body(write, self.scope.last_modified(state), MEDIA_TYPES[self.fmt])
 
 
 @dataclass(frozen=True)

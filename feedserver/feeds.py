@@ -7,8 +7,11 @@ fallback author and the XML-safe text are decided here, once for all formats.
 from __future__ import annotations
 
 import html
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from feedserver.config import Settings
@@ -41,24 +44,27 @@ class Scope:
         """Newest change in scope: a public article's write or publish time.
 
         Both parts only grow (changed_at is moved forward by the schema's
-        triggers), so the date never goes backwards. An empty scope takes the
-        site's newest change; an empty site 0.
+        triggers), so the date never goes backwards. A section left with no
+        live article still counts with its changed_at: deleting a subsection's
+        only article must not date its parent or the site back (issue 2). A
+        section scope with no live article takes the site's newest change; an
+        empty site 0.
         """
         slugs = self.section_slugs(state)
         states = state.sections.values() if slugs is None else [state.sections[s] for s in slugs]
-        stamps = [max(s.changed_at, s.newest_published or 0) for s in states if s.newest_published is not None]
-        if stamps:
-            return max(stamps)
-        if self.section is not None:
+        if self.section is not None and all(s.newest_published is None for s in states):
             return Scope(None).last_modified(state)
-        return max((s.changed_at for s in states), default=0)
+        return max((max(s.changed_at, s.newest_published or 0) for s in states), default=0)
 
     def signature(self, state: SiteState) -> tuple[object, ...]:
-        """Changes whenever the feed's bytes may change: its sections and its date."""
+        """Changes whenever the feed's bytes may change: its sections and its date.
+        The sections' revisions tell apart writes within one second of changed_at."""
         slugs = self.section_slugs(state)
         states = state.sections.values() if slugs is None else [state.sections[s] for s in slugs]
         return (
-            tuple(sorted((s.slug, s.title, s.description, s.changed_at, s.newest_published) for s in states)),
+            tuple(
+                sorted((s.slug, s.title, s.description, s.changed_at, s.newest_published, s.revision) for s in states)
+            ),
             self.last_modified(state),
         )
 
@@ -78,11 +84,64 @@ def item_id(settings: Settings, article_id: str) -> str:
 
 
 def _when(timestamp: int, settings: Settings) -> datetime:
-    return datetime.fromtimestamp(timestamp, settings.timezone)
+    moment = datetime.fromtimestamp(timestamp, settings.timezone)
+    offset = moment.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        # Local mean time (Asia/Jakarta before 1924 is +07:07:12): RFC 3339 and
+        # RFC 822 offsets are whole minutes, so say the same instant in UTC.
+        return moment.astimezone(UTC)
+    return moment
 
 
 def _publication(settings: Settings) -> Person:
     return Person(xml_safe(settings["site.publication_name"]), settings.base_url + "/")
+
+
+class ItemCache:
+    """Built feed items by article revision.
+
+    An article sits in up to three feeds (site, section, parent section) in
+    three formats, and stays in them across many re-renders: building it (text
+    clean-up, URL resolution, time zone) once per revision instead of once per
+    render is most of a cache miss's cost outside the XML writer. Renders run in
+    worker threads, hence the lock. Cleared when the database file is replaced
+    (row ids and revisions then mean other things).
+    """
+
+    def __init__(self, max_items: int = 4096) -> None:
+        self.max_items = max_items
+        self._items: OrderedDict[tuple[object, ...], FeedItem] = OrderedDict()
+        self._lock = threading.Lock()
+        self.builds = 0
+
+    @staticmethod
+    def key(
+        pk: int, article_id: str, revision: int, updated_at: int, section_title: str | None, settings: Settings
+    ) -> tuple[object, ...]:
+        return (pk, article_id, revision, updated_at, section_title, id(settings))
+
+    def lookup(self, key: tuple[object, ...]) -> FeedItem | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def build(self, row: ArticleRow, settings: Settings, sections: dict[str, SectionState]) -> FeedItem:
+        """Build (and keep) the item for a full row."""
+        section = sections.get(row.section)
+        key = self.key(row.pk, row.id, row.revision, row.updated_at, section.title if section else None, settings)
+        item = build_item(row, settings, sections)
+        with self._lock:
+            self.builds += 1
+            self._items[key] = item
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+        return item
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
 def build_item(row: ArticleRow, settings: Settings, sections: dict[str, SectionState]) -> FeedItem:
@@ -122,7 +181,7 @@ def build_item(row: ArticleRow, settings: Settings, sections: dict[str, SectionS
     )
 
 
-def build_feed(scope: Scope, fmt: str, rows: list[ArticleRow], state: SiteState, settings: Settings) -> Feed:
+def build_feed(scope: Scope, fmt: str, items: Sequence[FeedItem], state: SiteState, settings: Settings) -> Feed:
     base = settings.base_url
     site_title = xml_safe(settings["site.title"])
     if scope.section is None:
@@ -135,6 +194,10 @@ def build_feed(scope: Scope, fmt: str, rows: list[ArticleRow], state: SiteState,
         description = xml_safe(section.description or f"{section.title}: {settings['site.description']}")
         home = f"{base}/{scope.section}"
         feed_id = tag_uri(settings, f"section/{scope.section}")
+    if not description.strip():
+        # Blank once cleaned (only control characters, say): an RSS channel
+        # must have a description, and feedgen refuses to write one without.
+        description = title
     return Feed(
         id=feed_id,
         title=title,
@@ -150,7 +213,7 @@ def build_feed(scope: Scope, fmt: str, rows: list[ArticleRow], state: SiteState,
         icon=settings["site.icon"],
         logo=settings["site.logo"],
         authors=(_publication(settings),),
-        items=tuple(build_item(row, settings, state.sections) for row in rows),
+        items=tuple(items),
     )
 
 

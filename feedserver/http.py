@@ -84,10 +84,13 @@ async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         return
-    body = rendered.gzip_body if use_gzip else rendered.body
-    headers = [*(rendered.gzip_headers if use_gzip else rendered.headers), (b"content-length", str(len(body)).encode())]
+    length = len(rendered.gzip_body) if use_gzip else rendered.length
+    headers = [*(rendered.gzip_headers if use_gzip else rendered.headers), (b"content-length", str(length).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+    if scope["method"] == "HEAD":
+        await send({"type": "http.response.body", "body": b""})
+    else:
+        await send({"type": "http.response.body", "body": rendered.gzip_body if use_gzip else rendered.identity})
 
 
 class RenderedResponse:

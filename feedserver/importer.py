@@ -161,7 +161,10 @@ def _check_encodable(name: str, value: str) -> None:
 def _absolute_url(name: str, value: str | None) -> str | None:
     if value is None:
         return None
-    parts = urlsplit(value.strip())
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # e.g. an unbalanced IPv6 bracket: http://[::1
+        raise BadRecord(name, f"not a valid URL: {value[:80]!r}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BadRecord(name, f"not an absolute http(s) URL: {value[:80]!r}")
     if any(ch.isspace() for ch in value.strip()):

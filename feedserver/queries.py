@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
 import aiosqlite
+import orjson
 
 from feedserver.db import ReadPool
+
+if TYPE_CHECKING:
+    from feedserver.archive import ArchiveState
 
 # Deleted and draft articles, and those scheduled for later, never leave here.
 VISIBLE = "a.status = 'published' AND a.published_at <= :now"
@@ -27,6 +32,7 @@ class SectionState:
     description: str
     changed_at: int  # newest write touching a public article (schema triggers)
     newest_published: int | None  # publish time of its newest visible article
+    revision: int = 0  # bumped by every such write: changed_at has whole seconds (schema triggers)
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,14 @@ class SiteState:
     now: int  # the moment visibility was judged at; renders use the same one
     sections: dict[str, SectionState]
     next_publish_at: int | None  # earliest scheduled article still in the future
+    archive: ArchiveState | None = None  # what the sitemaps show (feedserver.archive); None until loaded
+
+    @property
+    def next_change_at(self) -> int | None:
+        """The next moment the site changes with no write: a scheduled article comes
+        due, or an article leaves the news sitemap's window."""
+        moments = [self.next_publish_at, self.archive.news.expires_at if self.archive else None]
+        return min((m for m in moments if m is not None), default=None)
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,7 @@ class ArticleRow:
     source: str | None
     language: str | None
     reading_time_minutes: int
+    revision: int  # bumped by the schema's triggers on every change to the article or its links
     authors: tuple[AuthorRow, ...] = field(default=(), kw_only=True)
     tags: tuple[str, ...] = field(default=(), kw_only=True)
 
@@ -72,7 +87,13 @@ class ArticleRow:
 ARTICLE_SELECT = (
     "a.pk, a.id, a.url, a.section, a.title, a.summary, a.content_html, a.published_at, a.updated_at, "
     "a.image_url, a.image_caption, a.image_credit, a.image_width, a.image_height, a.image_type, "
-    "a.source, a.language, a.reading_time_minutes"
+    "a.source, a.language, a.reading_time_minutes, a.revision, "
+    # Authors and tags in order, in the same query: one round trip per feed.
+    "(SELECT json_group_array(json_array(name, url, email)) FROM (SELECT au.name, au.url, au.email "
+    " FROM article_authors aa JOIN authors au ON au.pk = aa.author_pk WHERE aa.article_pk = a.pk "
+    " ORDER BY aa.position)) AS authors_json, "
+    "(SELECT json_group_array(name) FROM (SELECT t.name FROM article_tags at JOIN tags t ON t.pk = at.tag_pk "
+    " WHERE at.article_pk = a.pk ORDER BY at.position)) AS tags_json"
 )
 SUMMARY_SELECT = ARTICLE_SELECT.replace("a.content_html", "'' AS content_html")
 
@@ -82,11 +103,11 @@ async def site_state(pool: ReadPool, now: int) -> SiteState:
     rows = await pool.fetchall(
         "SELECT s.slug, s.title, s.description, s.changed_at, "
         f"(SELECT a.published_at FROM articles a WHERE a.section = s.slug AND {VISIBLE} "
-        " ORDER BY a.published_at DESC LIMIT 1) "
+        " ORDER BY a.published_at DESC LIMIT 1), s.revision "
         "FROM sections s",
         {"now": now},
     )
-    sections = {row[0]: SectionState(row[0], row[1], row[2], int(row[3]), row[4]) for row in rows}
+    sections = {row[0]: SectionState(row[0], row[1], row[2], int(row[3]), row[4], int(row[5])) for row in rows}
     upcoming = await pool.fetchall(
         "SELECT a.published_at FROM articles a WHERE a.status = 'published' AND a.published_at > :now "
         "ORDER BY a.published_at LIMIT 1",
@@ -95,12 +116,21 @@ async def site_state(pool: ReadPool, now: int) -> SiteState:
     return SiteState(now, sections, int(upcoming[0][0]) if upcoming else None)
 
 
-async def newest_articles(
-    pool: ReadPool, sections: Sequence[str] | None, now: int, limit: int, with_content: bool = True
-) -> list[ArticleRow]:
+@dataclass(frozen=True)
+class ArticleKey:
+    """Enough of an article to know whether its built feed item is still current."""
+
+    pk: int
+    id: str
+    section: str
+    revision: int
+    updated_at: int
+
+
+async def newest_article_keys(pool: ReadPool, sections: Sequence[str] | None, now: int, limit: int) -> list[ArticleKey]:
     """The newest visible articles of the given sections (None: the whole site), newest
-    first, equal publish times by id descending, with their authors and tags."""
-    columns = ARTICLE_SELECT if with_content else SUMMARY_SELECT
+    first, equal publish times by id descending."""
+    columns = "a.pk, a.id, a.section, a.revision, a.updated_at, a.published_at"
     order = "ORDER BY a.published_at DESC, a.id DESC LIMIT :limit"
     params: dict[str, object] = {"now": now, "limit": limit}
     if sections is None:
@@ -118,27 +148,215 @@ async def newest_articles(
                 f"SELECT * FROM (SELECT {columns} FROM articles a WHERE a.section = :s{index} AND {VISIBLE} {order})"
             )
         sql = "SELECT * FROM (" + " UNION ALL ".join(parts) + ") a " + order
-    rows = await pool.fetchall(sql, params)
-    if not rows:
-        return []
-    pks = [row[0] for row in rows]
-    marks = ", ".join("?" for _ in pks)
-    authors: dict[int, list[AuthorRow]] = {}
-    for pk, name, url, email in await pool.fetchall(
-        "SELECT aa.article_pk, au.name, au.url, au.email FROM article_authors aa "
-        f"JOIN authors au ON au.pk = aa.author_pk WHERE aa.article_pk IN ({marks}) "
-        "ORDER BY aa.article_pk, aa.position",
-        tuple(pks),
-    ):
-        authors.setdefault(pk, []).append(AuthorRow(name, url, email))
-    tags: dict[int, list[str]] = {}
-    for pk, name in await pool.fetchall(
-        "SELECT at.article_pk, t.name FROM article_tags at JOIN tags t ON t.pk = at.tag_pk "
-        f"WHERE at.article_pk IN ({marks}) ORDER BY at.article_pk, at.position",
-        tuple(pks),
-    ):
-        tags.setdefault(pk, []).append(name)
-    return [ArticleRow(*row, authors=tuple(authors.get(row[0], ())), tags=tuple(tags.get(row[0], ()))) for row in rows]
+    return [ArticleKey(*row[:5]) for row in await pool.fetchall(sql, params)]
+
+
+async def articles_by_pk(pool: ReadPool, pks: Sequence[int], now: int, with_content: bool) -> dict[int, ArticleRow]:
+    """Full rows, with authors and tags, of those of `pks` still visible."""
+    if not pks:
+        return {}
+    columns = ARTICLE_SELECT if with_content else SUMMARY_SELECT
+    params: dict[str, object] = {"now": now}
+    params.update({f"p{i}": pk for i, pk in enumerate(pks)})
+    marks = ", ".join(f":p{i}" for i in range(len(pks)))
+    # NOT INDEXED keeps the planner on the rowid lookups: left to itself it
+    # serves VISIBLE from articles_status_published, which at a million
+    # articles reads the whole index (170 ms a render instead of 1; issue 5).
+    rows = await pool.fetchall(
+        f"SELECT {columns} FROM articles a NOT INDEXED WHERE a.pk IN ({marks}) AND {VISIBLE}", params
+    )
+    return {
+        row[0]: ArticleRow(
+            *row[:-2],
+            authors=tuple(AuthorRow(*author) for author in orjson.loads(row[-2])),
+            tags=tuple(orjson.loads(row[-1])),
+        )
+        for row in rows
+    }
+
+
+async def newest_articles(
+    pool: ReadPool, sections: Sequence[str] | None, now: int, limit: int, with_content: bool = True
+) -> list[ArticleRow]:
+    """newest_article_keys with the full rows."""
+    keys = await newest_article_keys(pool, sections, now, limit)
+    rows = await articles_by_pk(pool, [k.pk for k in keys], now, with_content)
+    return [rows[k.pk] for k in keys if k.pk in rows]
+
+
+# --- sitemaps -----------------------------------------------------------------
+# Keyset queries over articles_status_published (status, published_at, id,
+# updated_at): counts and lastmods come from the index alone; the URL lists
+# read only the rows of one file, in index order, a page at a time.
+
+PUBLISHED_IN = (
+    "a.status = 'published' AND a.published_at >= :start AND a.published_at < :stop AND a.published_at <= :now"
+)
+
+
+@dataclass(frozen=True)
+class HourStamp:
+    """A row of sitemap_hours: the newest change to what sitemaps show of one UTC hour."""
+
+    hour_start: int
+    version: int
+    changed_at: int
+
+
+async def sitemap_stamps(pool: ReadPool, after_version: int) -> list[HourStamp]:
+    """Hours changed since `after_version` (0: all), oldest change first."""
+    rows = await pool.fetchall(
+        "SELECT hour_start, version, changed_at FROM sitemap_hours WHERE version > :after ORDER BY version",
+        {"after": after_version},
+    )
+    return [HourStamp(*row) for row in rows]
+
+
+async def sitemap_max_version(pool: ReadPool) -> int:
+    rows = await pool.fetchall("SELECT coalesce(max(version), 0) FROM sitemap_hours")
+    return int(rows[0][0])
+
+
+async def published_between(pool: ReadPool, after: int, until: int) -> list[int]:
+    """Publish times in (after, until] of published articles: those that came due
+    between two change checks (and any written there since, which stamps show too)."""
+    rows = await pool.fetchall(
+        "SELECT a.published_at FROM articles a WHERE a.status = 'published' "
+        "AND a.published_at > :after AND a.published_at <= :until ORDER BY a.published_at",
+        {"after": after, "until": until},
+    )
+    return [int(row[0]) for row in rows]
+
+
+@dataclass(frozen=True)
+class RangeStats:
+    """Visible articles published in [start, stop): how many, and the newest lastmod."""
+
+    start: int
+    stop: int
+    count: int
+    lastmod: int | None
+
+
+RANGE_BATCH = 2000  # ranges per query (two variables each; SQLite allows 32766)
+
+
+async def range_stats(pool: ReadPool, ranges: Sequence[tuple[int, int]], now: int) -> list[RangeStats]:
+    """Count and newest lastmod (max of updated_at and published_at) of each range,
+    one index range scan each, many ranges per round trip."""
+    stats: list[RangeStats] = []
+    for first in range(0, len(ranges), RANGE_BATCH):
+        batch = ranges[first : first + RANGE_BATCH]
+        params: dict[str, object] = {"now": now}
+        values = []
+        for index, (start, stop) in enumerate(batch):
+            params[f"s{index}"], params[f"e{index}"] = start, stop
+            values.append(f"(:s{index}, :e{index})")
+        where = PUBLISHED_IN.replace(":start", "r.start").replace(":stop", "r.stop")
+        rows = await pool.fetchall(
+            f"WITH r(start, stop) AS (VALUES {', '.join(values)}) SELECT r.start, r.stop, "
+            f"(SELECT count(*) FROM articles a WHERE {where}), "
+            f"(SELECT max(max(a.updated_at, a.published_at)) FROM articles a WHERE {where}) FROM r",
+            params,
+        )
+        stats.extend(RangeStats(int(row[0]), int(row[1]), int(row[2]), row[3]) for row in rows)
+    return stats
+
+
+async def range_keys(pool: ReadPool, start: int, stop: int, now: int) -> list[tuple[int, str]]:
+    """The (published_at, id) keys of the visible articles in [start, stop), in order:
+    where the numbered pages of a day too big for one file begin."""
+    rows = await pool.fetchall(
+        f"SELECT a.published_at, a.id FROM articles a WHERE {PUBLISHED_IN} ORDER BY a.published_at, a.id",
+        {"start": start, "stop": stop, "now": now},
+    )
+    return [(int(row[0]), str(row[1])) for row in rows]
+
+
+class SitemapRow(NamedTuple):
+    published_at: int
+    id: str
+    url: str
+    updated_at: int
+    image_url: str | None
+
+
+async def sitemap_rows(
+    pool: ReadPool, start: int, stop: int, now: int, after: tuple[int, str] | None, limit: int
+) -> list[SitemapRow]:
+    """Visible articles in [start, stop) after the key `after`, oldest first."""
+    params: dict[str, object] = {"start": start, "stop": stop, "now": now, "limit": limit}
+    keyset = ""
+    if after is not None:
+        # The range starts at the key's time, so the index seek lands on the key
+        # instead of stepping over every row before it.
+        keyset = " AND (a.published_at, a.id) > (:after_at, :after_id)"
+        params["after_at"], params["after_id"] = after
+        params["start"] = max(start, after[0])
+    rows = await pool.fetchall(
+        "SELECT a.published_at, a.id, a.url, a.updated_at, a.image_url FROM articles a "
+        f"WHERE {PUBLISHED_IN}{keyset} ORDER BY a.published_at, a.id LIMIT :limit",
+        params,
+    )
+    return [SitemapRow(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class NewsWindowRow:
+    """The news sitemap's window (since, now] as the change check sees it."""
+
+    keys: tuple[tuple[int, str], ...]  # visible articles in the window, newest first
+    version: int  # newest stamp of the window's hours
+    changed_at: int  # wall clock of that stamp
+    last_exit: int | None  # publish time of the newest visible article already out of the window
+
+
+async def news_window(pool: ReadPool, since: int, now: int) -> NewsWindowRow:
+    keys = await pool.fetchall(
+        f"SELECT a.published_at, a.id FROM articles a WHERE {VISIBLE} AND a.published_at > :since "
+        "ORDER BY a.published_at DESC, a.id DESC",
+        {"since": since, "now": now},
+    )
+    stamps = await pool.fetchall(
+        "SELECT coalesce(max(version), 0), coalesce(max(changed_at), 0) FROM sitemap_hours WHERE hour_start > :first",
+        {"first": since - 3600},
+    )
+    out = await pool.fetchall(
+        "SELECT a.published_at FROM articles a WHERE a.status = 'published' AND a.published_at <= :since "
+        "ORDER BY a.published_at DESC LIMIT 1",
+        {"since": since},
+    )
+    return NewsWindowRow(
+        tuple((int(k[0]), str(k[1])) for k in keys),
+        int(stamps[0][0]),
+        int(stamps[0][1]),
+        int(out[0][0]) if out else None,
+    )
+
+
+class NewsRow(NamedTuple):
+    published_at: int
+    id: str
+    url: str
+    title: str
+    language: str | None
+
+
+async def news_rows(pool: ReadPool, since: int, now: int, before: tuple[int, str] | None, limit: int) -> list[NewsRow]:
+    """Visible articles published in (since, now] before the key `before`, newest first."""
+    params: dict[str, object] = {"since": since, "now": now, "limit": limit}
+    keyset = ""
+    if before is not None:
+        # Nothing after the key's time can come before it: the backward scan starts there.
+        keyset = " AND (a.published_at, a.id) < (:before_at, :before_id)"
+        params["before_at"], params["before_id"] = before
+        params["now"] = min(now, before[0])
+    rows = await pool.fetchall(
+        "SELECT a.published_at, a.id, a.url, a.title, a.language FROM articles a "
+        f"WHERE {VISIBLE} AND a.published_at > :since{keyset} ORDER BY a.published_at DESC, a.id DESC LIMIT :limit",
+        params,
+    )
+    return [NewsRow(*row) for row in rows]
 
 
 async def schema_version(pool: ReadPool) -> int:

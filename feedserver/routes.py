@@ -10,16 +10,28 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from feedserver.changes import is_lock
 from feedserver.db import DatabaseUnavailable
 from feedserver.documents import Document, FeedDocument, HomeDocument
 from feedserver.feeds import EXTENSIONS, Scope
 from feedserver.http import RenderedResponse
+from feedserver.openapi import OpenAPISchema
 from feedserver.service import FeedService
+from feedserver.sitemaps import (
+    ArticleSitemapDocument,
+    NewsSitemapDocument,
+    RobotsDocument,
+    SectionsSitemapDocument,
+    SitemapIndexDocument,
+)
 
 SECTION_PATH = re.compile(
     r"^(?P<slug>[a-z0-9]+(?:[-_][a-z0-9]+)*(?:/[a-z0-9]+(?:[-_][a-z0-9]+)*)*)/feed\.(?P<fmt>rss|atom|json)$"
 )
 RETRY_AFTER_SECONDS = 30
+SECTIONS_SITEMAP = re.compile(r"^sections(?:-(?P<page>[2-9]|[1-9][0-9]{1,5}))?$")
+ARTICLES_SITEMAP = re.compile(r"^articles-[0-9]{4}-[0-9]{2}(?:-[0-9]{2}(?:-[1-9][0-9]{0,5})?)?$")
+NEWS_PAGE = re.compile(r"^[1-9][0-9]{0,5}$")
 
 
 def _service(request: Request) -> FeedService:
@@ -57,16 +69,17 @@ async def home(request: Request) -> Response | RenderedResponse:
 
 def site_feed(fmt: str) -> Route:
     async def endpoint(request: Request) -> Response | RenderedResponse:
-        return await serve_document(request, FeedDocument(Scope(None), fmt))
+        return await serve_document(request, FeedDocument(Scope(None), fmt, _service(request).items))
 
     return Route(f"/{EXTENSIONS[fmt]}", endpoint, methods=["GET", "HEAD"], name=f"site_feed_{fmt}")
 
 
 async def section_feed(request: Request) -> Response | RenderedResponse:
+    """A section's feed: /section/<section path>/feed.rss, feed.atom or feed.json."""
     match = SECTION_PATH.match(request.path_params["rest"])
     if match is None:
         raise HTTPException(404, "Not a feed URL: use /section/<section path>/feed.rss, feed.atom or feed.json.")
-    return await serve_document(request, FeedDocument(Scope(match["slug"]), match["fmt"]))
+    return await serve_document(request, FeedDocument(Scope(match["slug"]), match["fmt"], _service(request).items))
 
 
 async def healthz(request: Request) -> Response:
@@ -76,13 +89,90 @@ async def healthz(request: Request) -> Response:
             raise DatabaseUnavailable(service.problem)
         await service.pool.check_schema()
     except DatabaseUnavailable as exc:
+        if is_lock(exc):
+            # A CMS write in progress is a delay, not a fault (cached copies are
+            # served meanwhile); every server reads the same file, so failing
+            # here would take them all out of rotation at once (issue 4).
+            return PlainTextResponse(f"ok (waiting: {exc})\n", headers={"Cache-Control": "no-store"})
         return PlainTextResponse(f"unavailable: {exc}\n", status_code=503, headers={"Cache-Control": "no-store"})
     return PlainTextResponse("ok\n", headers={"Cache-Control": "no-store"})
 
+
+async def serve_sitemap(request: Request, document: Document) -> Response | RenderedResponse:
+    if not document.exists(_service(request).state):
+        raise HTTPException(404, "No such sitemap: /sitemap.xml and /news-sitemap.xml list them all.")
+    return await serve_document(request, document)
+
+
+async def robots(request: Request) -> Response | RenderedResponse:
+    return await serve_document(request, RobotsDocument())
+
+
+async def sitemap_index(request: Request) -> Response | RenderedResponse:
+    return await serve_document(request, SitemapIndexDocument())
+
+
+async def sitemap_child(request: Request) -> Response | RenderedResponse:
+    """/sitemap-articles-2025-06.xml (-DD, -DD-N) and /sitemap-sections.xml (-N)."""
+    name: str = request.path_params["name"]
+    document: Document
+    if ARTICLES_SITEMAP.match(name):
+        document = ArticleSitemapDocument(name)
+    elif match := SECTIONS_SITEMAP.match(name):
+        document = SectionsSitemapDocument(int(match["page"] or 1))
+    else:
+        raise HTTPException(404, "No such sitemap: /sitemap.xml lists them all.")
+    return await serve_sitemap(request, document)
+
+
+async def news_sitemap(request: Request) -> Response | RenderedResponse:
+    return await serve_document(request, NewsSitemapDocument())
+
+
+async def news_sitemap_page(request: Request) -> Response | RenderedResponse:
+    page: str = request.path_params["page"]
+    if not NEWS_PAGE.match(page):
+        raise HTTPException(404, "No such sitemap: /news-sitemap.xml lists them all.")
+    return await serve_sitemap(request, NewsSitemapDocument(int(page)))
+
+
+def _openapi_pattern(*patterns: re.Pattern[str]) -> str:
+    """One JSON Schema pattern matching any of these (named groups are Python's only)."""
+    return "^" + "|".join(f"(?:{re.sub(r'[?]P<[a-z]+>', '', p.pattern)[1:-1]})" for p in patterns) + "$"
+
+
+# The description of the public routes (issue 4): generated from ROUTES, with
+# their path parameters described here, beside the patterns that judge them.
+OPENAPI = OpenAPISchema(
+    parameters={
+        "rest": {
+            "description": "A section path, then the feed file: berita/tiongkok/feed.rss, .atom or .json.",
+            "schema": {"type": "string", "pattern": _openapi_pattern(SECTION_PATH)},
+            "example": "berita/feed.rss",
+            "x-media-types": ["application/rss+xml", "application/atom+xml", "application/feed+json"],
+        },
+        "name": {
+            "description": "articles-YYYY-MM, articles-YYYY-MM-DD, articles-YYYY-MM-DD-N, sections or sections-N.",
+            "schema": {"type": "string", "pattern": _openapi_pattern(ARTICLES_SITEMAP, SECTIONS_SITEMAP)},
+            "example": "sections",
+        },
+        "page": {
+            "description": "Page 2 and up of the news sitemap, as its index lists them.",
+            "schema": {"type": "string", "pattern": _openapi_pattern(NEWS_PAGE)},
+            "example": "2",
+        },
+    }
+)
 
 ROUTES = [
     Route("/", home, methods=["GET", "HEAD"]),
     *(site_feed(fmt) for fmt in EXTENSIONS),
     Route("/section/{rest:path}", section_feed, methods=["GET", "HEAD"]),
     Route("/healthz", healthz, methods=["GET", "HEAD"]),
+    Route("/robots.txt", robots, methods=["GET", "HEAD"]),
+    Route("/sitemap.xml", sitemap_index, methods=["GET", "HEAD"]),
+    Route("/sitemap-{name}.xml", sitemap_child, methods=["GET", "HEAD"]),
+    Route("/news-sitemap.xml", news_sitemap, methods=["GET", "HEAD"]),
+    Route("/news-sitemap-{page}.xml", news_sitemap_page, methods=["GET", "HEAD"]),
+    Route("/openapi.json", OPENAPI.endpoint, methods=["GET", "HEAD"], include_in_schema=False),
 ]

@@ -5,15 +5,18 @@
 -- whatever offset the CMS wrote them with. Text is UTF-8.
 --
 -- The triggers at the end are part of the contract: they keep
--- `sections.changed_at` and `articles.revision` current for every writer, so
--- the server can tell which feeds a write affects without reading them.
+-- `sections.changed_at`, `sections.revision` and `articles.revision` current
+-- for every writer, so the server can tell which feeds a write affects
+-- without reading them.
 
 CREATE TABLE IF NOT EXISTS sections (
     slug        TEXT PRIMARY KEY,            -- path such as 'berita/tiongkok'; the parent is 'berita'
     title       TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
-    changed_at  INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER))
+    changed_at  INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),
                                               -- newest write that touched a public article here; never decreases
+    revision    INTEGER NOT NULL DEFAULT 0  -- bumped with changed_at by every such write: two writes
+                                              -- within one second share a changed_at, never a revision
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS articles (
@@ -42,9 +45,28 @@ CREATE TABLE IF NOT EXISTS articles (
 -- Section feeds: newest visible articles of one section (scanned backwards).
 CREATE INDEX IF NOT EXISTS articles_section_status_published
     ON articles (section, status, published_at, id);
--- Site feed, news sitemap and the next scheduled publication.
+-- Site feed, sitemaps and the next scheduled publication. It covers what an
+-- article sitemap shows (updated_at, url, image_url), so a sitemap's per-day
+-- count and lastmod, and its 50,000 URLs, are read from the index alone: a row
+-- lookup costs more, the more so as a row with its content_html spills into
+-- overflow pages (measured at 1,000,000 articles: 50,000 URLs in 60 ms instead
+-- of 155 ms; the full count of the archive 10% slower for the wider entries).
 CREATE INDEX IF NOT EXISTS articles_status_published
-    ON articles (status, published_at, id);
+    ON articles (status, published_at, id, updated_at, url, image_url);
+
+-- Sitemap change stamps: one row per UTC hour (by published_at) that holds or
+-- held a published article. The triggers below give a row a new `version`
+-- (one sequence for the whole table) whenever a write adds, removes or changes
+-- what a sitemap shows of an article in that hour, so the server reads only
+-- the rows past the last version it saw to know which sitemap files changed,
+-- whatever the archive's size. Hours, not days or months: sitemap files are
+-- cut at midnight in the site's time zone, which the database does not know.
+CREATE TABLE IF NOT EXISTS sitemap_hours (
+    hour_start INTEGER PRIMARY KEY,  -- epoch seconds of the UTC hour's start
+    version    INTEGER NOT NULL,     -- newest change; grows by one with each
+    changed_at INTEGER NOT NULL      -- wall clock of that change; never decreases
+);
+CREATE INDEX IF NOT EXISTS sitemap_hours_version ON sitemap_hours (version);
 
 CREATE TABLE IF NOT EXISTS authors (
     pk    INTEGER PRIMARY KEY,
@@ -97,7 +119,8 @@ CREATE TRIGGER IF NOT EXISTS articles_touch_section_insert
 AFTER INSERT ON articles
 WHEN NEW.status = 'published'
 BEGIN
-    UPDATE sections SET changed_at = max(changed_at, CAST(strftime('%s', 'now') AS INTEGER))
+    UPDATE sections SET changed_at = max(changed_at, CAST(strftime('%s', 'now') AS INTEGER)),
+        revision = revision + 1
     WHERE slug = NEW.section;
 END;
 
@@ -105,7 +128,8 @@ CREATE TRIGGER IF NOT EXISTS articles_touch_section_update
 AFTER UPDATE ON articles
 WHEN OLD.status = 'published' OR NEW.status = 'published'
 BEGIN
-    UPDATE sections SET changed_at = max(changed_at, CAST(strftime('%s', 'now') AS INTEGER))
+    UPDATE sections SET changed_at = max(changed_at, CAST(strftime('%s', 'now') AS INTEGER)),
+        revision = revision + 1
     WHERE slug IN (OLD.section, NEW.section);
 END;
 
@@ -113,7 +137,8 @@ CREATE TRIGGER IF NOT EXISTS articles_touch_section_delete
 AFTER DELETE ON articles
 WHEN OLD.status = 'published'
 BEGIN
-    UPDATE sections SET changed_at = max(changed_at, CAST(strftime('%s', 'now') AS INTEGER))
+    UPDATE sections SET changed_at = max(changed_at, CAST(strftime('%s', 'now') AS INTEGER)),
+        revision = revision + 1
     WHERE slug = OLD.section;
 END;
 
@@ -130,4 +155,54 @@ CREATE TRIGGER IF NOT EXISTS authors_update AFTER UPDATE ON authors
 BEGIN
     UPDATE articles SET revision = revision + 1
     WHERE pk IN (SELECT article_pk FROM article_authors WHERE author_pk = NEW.pk);
+END;
+
+-- Sitemap stamps (see sitemap_hours). An update stamps both the old and the
+-- new hour, and only when a column a sitemap shows changed: the revision bump
+-- above and link changes leave sitemaps alone. The hour start is a floor
+-- division written out, as SQLite's `/` truncates toward zero.
+CREATE TRIGGER IF NOT EXISTS articles_stamp_sitemap_insert
+AFTER INSERT ON articles
+WHEN NEW.status = 'published'
+BEGIN
+    INSERT INTO sitemap_hours (hour_start, version, changed_at)
+    VALUES (NEW.published_at - ((NEW.published_at % 3600) + 3600) % 3600,
+            (SELECT coalesce(max(version), 0) + 1 FROM sitemap_hours),
+            CAST(strftime('%s', 'now') AS INTEGER))
+    ON CONFLICT (hour_start) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+END;
+
+CREATE TRIGGER IF NOT EXISTS articles_stamp_sitemap_update
+AFTER UPDATE ON articles
+WHEN (OLD.status = 'published' OR NEW.status = 'published')
+    AND (OLD.status IS NOT NEW.status OR OLD.published_at IS NOT NEW.published_at
+         OR OLD.updated_at IS NOT NEW.updated_at OR OLD.url IS NOT NEW.url
+         OR OLD.image_url IS NOT NEW.image_url OR OLD.title IS NOT NEW.title
+         OR OLD.language IS NOT NEW.language OR OLD.id IS NOT NEW.id)
+BEGIN
+    INSERT INTO sitemap_hours (hour_start, version, changed_at)
+    VALUES (OLD.published_at - ((OLD.published_at % 3600) + 3600) % 3600,
+            (SELECT coalesce(max(version), 0) + 1 FROM sitemap_hours),
+            CAST(strftime('%s', 'now') AS INTEGER))
+    ON CONFLICT (hour_start) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+    INSERT INTO sitemap_hours (hour_start, version, changed_at)
+    VALUES (NEW.published_at - ((NEW.published_at % 3600) + 3600) % 3600,
+            (SELECT coalesce(max(version), 0) + 1 FROM sitemap_hours),
+            CAST(strftime('%s', 'now') AS INTEGER))
+    ON CONFLICT (hour_start) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+END;
+
+CREATE TRIGGER IF NOT EXISTS articles_stamp_sitemap_delete
+AFTER DELETE ON articles
+WHEN OLD.status = 'published'
+BEGIN
+    INSERT INTO sitemap_hours (hour_start, version, changed_at)
+    VALUES (OLD.published_at - ((OLD.published_at % 3600) + 3600) % 3600,
+            (SELECT coalesce(max(version), 0) + 1 FROM sitemap_hours),
+            CAST(strftime('%s', 'now') AS INTEGER))
+    ON CONFLICT (hour_start) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
 END;

@@ -2,26 +2,51 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+from typing import Any
+
 import uvicorn
 
 from feedserver.config import Settings
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn.run's keyword arguments for these settings (bench/ serves its
+    reference apps with the very same ones). Slow or idle clients are bounded by
+    the keep-alive timeout and the concurrency limit (beyond it uvicorn answers 503)."""
+    return {
+        "host": settings["server.host"],
+        "port": settings["server.port"],
+        "workers": settings["server.workers"],
+        "timeout_keep_alive": settings["server.keep_alive_seconds"],
+        "limit_concurrency": settings["server.limit_concurrency"],
+        "timeout_graceful_shutdown": settings["server.graceful_shutdown_seconds"],
+        "proxy_headers": False,
+        "server_header": False,
+        "access_log": settings["server.access_log"],
+        "log_level": "info",
+    }
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def run_uvicorn(settings: Settings) -> int:
-    """Serve until stopped. Slow or idle clients are bounded by the keep-alive
-    timeout and the concurrency limit (beyond it uvicorn answers 503)."""
-    uvicorn.run(
-        "feedserver.app:create_app",
-        factory=True,
-        host=settings["server.host"],
-        port=settings["server.port"],
-        workers=settings["server.workers"],
-        timeout_keep_alive=settings["server.keep_alive_seconds"],
-        limit_concurrency=settings["server.limit_concurrency"],
-        timeout_graceful_shutdown=settings["server.graceful_shutdown_seconds"],
-        proxy_headers=False,
-        server_header=False,
-        access_log=settings["server.access_log"],
-        log_level="info",
-    )
+    """Serve until stopped; a stop by SIGTERM or SIGINT exits 0 (issue 4).
+
+    On either signal uvicorn stops accepting connections, lets the requests in
+    flight finish (up to server.graceful_shutdown_seconds), runs the lifespan
+    shutdown, and then puts back the handler it found and raises the signal
+    again, which would end the process with 143 (128 + SIGTERM): a stop the
+    supervisor asked for would look like a crash. The handler it finds is this
+    one, which exits 0. A signal before uvicorn has set up its own handlers
+    (still starting: nothing in flight) exits 0 at once. With several workers
+    uvicorn's supervisor replaces these handlers, stops its workers the same
+    graceful way and returns normally.
+    """
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stopped)
+    uvicorn.run("feedserver.app:create_app", factory=True, **uvicorn_options(settings))
     return 0

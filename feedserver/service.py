@@ -11,11 +11,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Hashable
+from dataclasses import replace
 
+from feedserver.archive import load_archive
 from feedserver.cache import Body, DocumentCache, Rendered
 from feedserver.config import Settings
-from feedserver.db import ReadPool
+from feedserver.db import DatabaseUnavailable, ReadPool
 from feedserver.documents import Document
+from feedserver.feeds import ItemCache
 from feedserver.queries import SiteState, site_state
 
 logger = logging.getLogger("feedserver")
@@ -34,10 +37,18 @@ class FeedService:
         self.settings = settings
         self.clock = clock
         self.pool = self._new_pool()
-        self.cache = DocumentCache(settings["cache.max_entries"], cache_control(settings), settings["cache.gzip_level"])
+        self.cache = DocumentCache(
+            settings["cache.max_entries"],
+            cache_control(settings),
+            settings["cache.gzip_level"],
+            max_bytes=settings["cache.max_bytes"],
+            identity_max_bytes=settings["cache.identity_max_bytes"],
+        )
         self.documents: dict[str, Document] = {}
+        self.items = ItemCache()
         self._state: SiteState | None = None
         self.problem: str | None = None  # why the database cannot be served now, if it cannot
+        self._replaced = False  # the file was replaced: no cached signature can be trusted
 
     def set_problem(self, reason: str) -> None:
         """Record that the database is unavailable; logged once per distinct reason."""
@@ -60,7 +71,15 @@ class FeedService:
 
     async def open(self) -> None:
         await self.pool.open()
-        self._state = await site_state(self.pool, self.now())
+        self._state = await self.load_state(self.now())
+
+    async def load_state(self, now: int) -> SiteState:
+        """Read the site state at `now`. The sitemap archive is brought up to date from
+        the current one (only what changed is recounted), or read whole after the
+        file was replaced."""
+        state = await site_state(self.pool, now)
+        previous = None if self._replaced or self._state is None else self._state.archive
+        return replace(state, archive=await load_archive(self.pool, self.settings, now, previous))
 
     async def close(self) -> None:
         await self.pool.close()
@@ -79,12 +98,26 @@ class FeedService:
         pool = self._new_pool()
         await pool.open()
         old, self.pool = self.pool, pool
+        self.items.clear()
+        # Signatures are made of the old file's stamps, which a new file can
+        # repeat (rebuilt in the same second): re-render every cached document.
+        self._replaced = True
         await old.close()
 
     async def serve(self, document: Document) -> Rendered:
         """The current version of `document`, rendered at most once per version."""
         self.documents.setdefault(document.key, document)
-        return await self.cache.get_or_render(document.key, lambda: self._render(document))
+        rendered = await self.cache.get_or_render(document.key, lambda: self._render(document))
+        # A change check that ran while this version was being written and
+        # compressed found no entry to refresh, and the version it stored is
+        # already stale: bring it up to date now, or it would stay until the
+        # next write.
+        while document.exists(self.state) and rendered.signature != document.signature(self.state):
+            try:
+                rendered = await self._rerender(document)
+            except DatabaseUnavailable:
+                break  # the version in hand is still the best there is
+        return rendered
 
     async def _render(self, document: Document) -> tuple[Body, Hashable]:
         # Render against the newest state; if a newer one arrived while this
@@ -105,17 +138,19 @@ class FeedService:
         removed section) are dropped.
         """
         self._state = state
+        replaced, self._replaced = self._replaced, False
         stale = []
         for key, entry in list(self.cache.entries.items()):
             document = self.documents.get(key)
             if document is None or not document.exists(state):
                 self.cache.discard(key)
                 self.documents.pop(key, None)
-            elif document.signature(state) != entry.signature:
+            elif replaced or document.signature(state) != entry.signature:
                 stale.append(document)
         if stale:
             results = await asyncio.gather(*(self._rerender(d) for d in stale), return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException):
+                    self._replaced = self._replaced or replaced
                     raise result  # the watcher retries; entries that failed keep their old version
         return len(stale)

@@ -70,8 +70,10 @@ def _generator(feed: Feed) -> FeedGenerator:
     fg.id(feed.id)
     fg.title(feed.title)
     fg.subtitle(feed.description)  # also the RSS channel description
-    fg.link(href=feed.home_url, rel="alternate", type="text/html")
+    # feedgen makes the last link added the RSS channel <link>, which must be
+    # the page the feed is about (RSS 2.0 "link"), not the feed: self first.
     fg.link(href=feed.self_url, rel="self", type=_SELF_TYPES[feed.self_url.rsplit(".", 1)[-1]])
+    fg.link(href=feed.home_url, rel="alternate", type="text/html")
     fg.language(feed.language)
     fg.lastBuildDate(feed.updated)  # also Atom updated; never the clock
     fg.ttl(feed.ttl_minutes)
@@ -125,9 +127,20 @@ def _category(term: str, label: str, scheme: str) -> dict[str, str]:
     return data
 
 
+def _hex_references(xml: bytes) -> bytes:
+    """Write '&' and '<' as &#x26; and &#x3C; (the RSS Advisory Board's profile).
+
+    The W3C validator reads "S&P500" or "x<y" in a plain-text title as HTML
+    (ContainsHTML, CharacterData) unless they are written this way. lxml
+    writes them only as &amp; and &lt; (feedgen writes no CDATA here), so the
+    swap leaves every parsed value as it was.
+    """
+    return xml.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
+
+
 def render_rss(feed: Feed) -> bytes:
-    return bytes(_generator(feed).rss_str(pretty=False))
+    return _hex_references(bytes(_generator(feed).rss_str(pretty=False)))
 
 
 def render_atom(feed: Feed) -> bytes:
-    return bytes(_generator(feed).atom_str(pretty=False))
+    return _hex_references(bytes(_generator(feed).atom_str(pretty=False)))

@@ -1,0 +1,215 @@
+"""End to end (issue 2, "Must show"): real uvicorn on 127.0.0.1, started as
+`python -m feedserver serve`, while a second process writes articles into the
+database; the feeds are read all along with conditional GETs, with no error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import BASE_URL, REPO, seeded_records, write_records
+from tests.readers import FEED_PATHS, fmt_of, item_ids
+
+pytestmark = pytest.mark.e2e
+
+REFRESH_SECONDS = 0.2
+# A write shows within one refresh interval plus the check and the re-render
+# (generous, for a loaded machine); see test_changes.py.
+VISIBLE_WITHIN = REFRESH_SECONDS + 2.0
+WRITER = Path(__file__).with_name("writer_process.py")
+PATHS = (
+    *FEED_PATHS,
+    *(f"/section/berita{p}" for p in FEED_PATHS),
+    *(f"/section/ekonomi{p}" for p in FEED_PATHS),
+    "/section/berita/tiongkok/feed.json",
+    "/",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 10) -> int:
+    """SIGTERM, then SIGKILL for the process group this test started if it will not go."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+    return process.wait(timeout)
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture
+def server(tmp_path: Path, db_path: Path, now: datetime) -> Iterator[Server]:
+    write_records(db_path, seeded_records(now, count=80))
+    port = free_port()
+    env = {
+        **os.environ,
+        "FEEDSERVER_CONFIG": str(REPO / "config" / "feedserver.toml"),
+        "FEEDSERVER_DATABASE_PATH": str(db_path),
+        "FEEDSERVER_SITE_BASE_URL": BASE_URL,
+        "FEEDSERVER_CACHE_REFRESH_SECONDS": str(REFRESH_SECONDS),
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "feedserver", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so a stuck one can be killed with its children
+        )
+    running = Server(f"http://127.0.0.1:{port}", process, log)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            assert process.poll() is None, f"the server exited ({process.returncode}):\n{running.output()}"
+            assert time.monotonic() < deadline, f"no /healthz within 10 s:\n{running.output()}"
+            try:
+                if httpx.get(running.url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        yield running
+    finally:
+        stop(process)
+
+
+class Reader:
+    """Polls every path with the validators it last received, and checks each document."""
+
+    def __init__(self, base_url: str) -> None:
+        self.client = httpx.Client(base_url=base_url, timeout=5)
+        self.etags: dict[str, str] = {}
+        self.bodies: dict[str, bytes] = {}  # the last 200's body: what the reader shows after a 304
+        self.counts = {200: 0, 304: 0}
+        self.problems: list[str] = []
+
+    def read(self, path: str) -> httpx.Response:
+        headers = {"If-None-Match": self.etags[path]} if path in self.etags else {}
+        response = self.client.get(path, headers=headers)
+        if response.status_code not in (200, 304):
+            self.problems.append(f"{path}: {response.status_code} {response.text[:200]}")
+            return response
+        self.counts[response.status_code] += 1
+        if response.status_code == 200:
+            self.etags[path] = response.headers["etag"]
+            self.bodies[path] = response.content
+            if path != "/":
+                try:
+                    ids = item_ids(response.content, fmt_of(path))
+                except Exception as exc:  # collected, so one bad document does not hide the rest
+                    self.problems.append(f"{path}: does not parse: {exc!r}")
+                else:
+                    if len(ids) != len(set(ids)):
+                        self.problems.append(f"{path}: repeats an item id: {ids}")
+        return response
+
+    def run_until(self, done: threading.Event) -> None:
+        try:
+            while not done.is_set():
+                for path in PATHS:
+                    self.read(path)
+        except Exception as exc:
+            self.problems.append(f"reader failed: {exc!r}")
+        finally:
+            self.client.close()
+
+
+def raw_status(url: str, target: str) -> int:
+    """The status for a request target sent verbatim (no client normalises it)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        status_line = sock.makefile("rb").readline().decode("latin-1")
+    return int(status_line.split()[1])
+
+
+def test_feeds_stay_valid_while_the_cms_writes(server: Server, db_path: Path) -> None:
+    started = time.monotonic()
+    writer = subprocess.Popen(
+        [sys.executable, str(WRITER), str(db_path), "--seconds", "3", "--rate", "12", "--base-url", BASE_URL],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    done = threading.Event()
+    readers = [Reader(server.url) for _ in range(3)]
+    threads = [threading.Thread(target=r.run_until, args=(done,), daemon=True) for r in readers]
+    try:
+        for thread in threads:
+            thread.start()
+        out, err = writer.communicate(timeout=15)
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(10)
+        if writer.poll() is None:
+            stop(writer)
+    assert writer.returncode == 0, err.decode(errors="replace")
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    assert len(result["written"]) >= 10, result
+    problems = [p for r in readers for p in r.problems]
+    assert not problems, "\n".join(problems[:20]) + "\n" + server.output()
+    assert all(r.counts[200] > 0 for r in readers)
+    assert sum(r.counts[304] for r in readers) > 0  # the conditional GETs were answered as such
+
+    # The last article written shows within the configured delay after the writer stops.
+    last, deleted = result["last"], set(result["deleted"])
+    reader = readers[0]
+    reader.client = httpx.Client(base_url=server.url, timeout=5)
+    written_at = time.monotonic()
+    try:
+        while True:
+            reader.read("/feed.json")
+            ids = [i.rsplit(":article/", 1)[-1] for i in item_ids(reader.bodies["/feed.json"], "json")]
+            if last in ids or time.monotonic() - written_at > VISIBLE_WITHIN:
+                break
+            time.sleep(REFRESH_SECONDS / 4)
+    finally:
+        reader.client.close()
+    assert last in ids, f"{last} not in the site feed {VISIBLE_WITHIN} s after the writer stopped"
+    assert ids[0] == last
+    assert not deleted & set(ids), deleted & set(ids)
+    assert not reader.problems, reader.problems
+
+    # Malformed targets, sent verbatim to the real server: 4xx, never 5xx.
+    for target in ("/section/../../etc/passwd", "/section/%ff%00/feed.rss", "/section/BERITA/feed.rss", "//feed.rss"):
+        status = raw_status(server.url, target)
+        assert 400 <= status < 500, (target, status)
+
+    # SIGTERM: a graceful, prompt exit (uvicorn re-raises the signal once it has shut down).
+    assert stop(server.process) in (0, -signal.SIGTERM), server.output()
+    assert "Application shutdown complete" in server.output()
+    assert time.monotonic() - started < 20
