@@ -477,7 +477,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
         lines.append("| " + " | ".join(value.ljust(widths[i]) for i, value in enumerate(row)) + " |")
         if n == 0:
             lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
+    return "\n" + "\n".join(lines)  # a blank line first: Markdown starts a new table there
 
 
 def _cell(value: object) -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from feedserver.config import Settings
@@ -43,10 +43,15 @@ from feedserver.queries import (
     sitemap_max_version,
     sitemap_stamps,
 )
+from feedserver.sitemap_writer import site_origin
 
 ONE_DAY = timedelta(days=1)
 HOUR = 3600
 NEWS_WINDOW_SECONDS = 2 * 86400  # Google News: articles of the last two days
+# Publish times a calendar day can be found for in any time zone (Python's dates
+# run from 0001-01-01 to 9999-12-31; a day's neighbours must exist too).
+FIRST_MOMENT = int(datetime(1, 1, 3, tzinfo=UTC).timestamp())
+LAST_MOMENT = int(datetime(9999, 12, 29, tzinfo=UTC).timestamp())
 
 
 class Calendar:
@@ -67,22 +72,34 @@ class Calendar:
             self._midnights[day] = stamp
         return stamp
 
+    def next_midnight(self, day: date) -> int:
+        return self.midnight(day + ONE_DAY) if day < date.max else LAST_MOMENT
+
     def day_of(self, moment: int) -> date:
+        """The day holding `moment`; one outside the calendar (before 0001-01-02 or
+        after 9999-12-30, where a day's neighbours cannot be named) raises ValueError."""
+        if not FIRST_MOMENT <= moment <= LAST_MOMENT:
+            raise ValueError(f"{moment} is outside the calendar")
         day = datetime.fromtimestamp(moment, self.tz).date()
         while moment < self.midnight(day):  # a repeated hour may name the wrong date
             day -= ONE_DAY
-        while moment >= self.midnight(day + ONE_DAY):
+        while moment >= self.next_midnight(day):
             day += ONE_DAY
         return day
 
     def days_overlapping(self, start: int, stop: int) -> Iterator[date]:
-        day = self.day_of(start)
+        """The days that share a moment with [start, stop), within the calendar."""
+        day = self.day_of(min(max(start, FIRST_MOMENT), LAST_MOMENT))
         while self.midnight(day) < stop:
             yield day
+            if day >= date.max - ONE_DAY:
+                return
             day += ONE_DAY
 
     def month_range(self, day: date) -> tuple[int, int]:
         first = day.replace(day=1)
+        if first.year == date.max.year and first.month == 12:
+            return self.midnight(first), LAST_MOMENT
         following = (first + timedelta(days=32)).replace(day=1)
         return self.midnight(first), self.midnight(following)
 
@@ -236,22 +253,26 @@ async def load_archive(pool: ReadPool, settings: Settings, now: int, previous: A
     touched: set[date] = set()
     for row in await sitemap_stamps(pool, version):
         version = max(version, row.version)
+        if not FIRST_MOMENT - HOUR <= row.hour_start <= LAST_MOMENT:
+            continue  # outside the calendar: such an article is in no sitemap
         for day in calendar.days_overlapping(row.hour_start, row.hour_start + HOUR):
             _merge_stamp(stamps, day, row)
             touched.add(day)
     if previous is None:
         touched = set(stamps)
     else:
-        touched.update(calendar.day_of(moment) for moment in await published_between(pool, previous.now, now))
+        due = await published_between(pool, previous.now, now)
+        touched.update(calendar.day_of(moment) for moment in due if FIRST_MOMENT <= moment <= LAST_MOMENT)
     ordered = sorted(touched)
-    ranges = [(calendar.midnight(day), calendar.midnight(day + ONE_DAY)) for day in ordered]
-    for day, stats in zip(ordered, await range_stats(pool, ranges, now), strict=True):
+    ranges = [(calendar.midnight(day), calendar.next_midnight(day)) for day in ordered]
+    origin = site_origin(settings.base_url)
+    for day, stats in zip(ordered, await range_stats(pool, ranges, now, origin), strict=True):
         if stats.count == 0 or stats.lastmod is None:
             days.pop(day, None)
             continue
         pages: tuple[tuple[int, str], ...] = ()
         if stats.count > size:  # rare: a day over the page size is cut into numbered pages
-            keys = await range_keys(pool, stats.start, stats.stop, now)
+            keys = await range_keys(pool, stats.start, stats.stop, now, origin)
             pages = tuple(keys[index - 1] for index in range(size, len(keys), size))
         day_version, changed_at = stamps.get(day, (0, 0))
         days[day] = DayStats(
@@ -265,13 +286,13 @@ async def load_archive(pool: ReadPool, settings: Settings, now: int, previous: A
         stamps=stamps,
         days=days,
         files=partition(days, stamps, size, calendar),
-        news=await load_news(pool, now, settings["sitemaps.news_page_size"]),
+        news=await load_news(pool, now, origin, settings["sitemaps.news_page_size"]),
     )
 
 
-async def load_news(pool: ReadPool, now: int, page_size: int) -> NewsState:
+async def load_news(pool: ReadPool, now: int, origin: str, page_size: int) -> NewsState:
     since = now - NEWS_WINDOW_SECONDS
-    window = await news_window(pool, since, now)
+    window = await news_window(pool, since, now, origin)
     exit_time = window.last_exit + NEWS_WINDOW_SECONDS if window.last_exit is not None else 0
     newest = window.keys[0][0] if window.keys else 0
     last_modified = max(newest, window.changed_at, exit_time if exit_time <= now else 0)

@@ -194,7 +194,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache.gzip_level", 6, "gzip level for the compressed copy made once per version.", _int_between(1, 9)),
     Setting(
         "cache.max_bytes",
-        64 * 1024 * 1024,
+        20 * 1024 * 1024,
         "Memory budget of the document cache in bytes (both copies counted); least recently rendered dropped first.",
         _int_between(1024 * 1024, 1 << 40),
     ),

@@ -186,11 +186,26 @@ async def newest_articles(
 
 # --- sitemaps -----------------------------------------------------------------
 # Keyset queries over articles_status_published (status, published_at, id,
-# updated_at): counts and lastmods come from the index alone; the URL lists
-# read only the rows of one file, in index order, a page at a time.
+# updated_at, url, image_url): counts, lastmods and the URL lists of article
+# sitemaps come from the index alone, a page at a time in index order.
+
+# A sitemap lists only URLs on its own origin (sitemaps.org), and none longer
+# than sitemap.xsd's tLoc allows: counted here with the same rule the writer
+# applies (sitemap_writer.SameHost), so no file the index lists is empty. The
+# prefix test is a range of the binary collation, and the length that of the
+# UTF-8 bytes: both far cheaper per index entry than substr() and length().
+MAX_URL_LENGTH = 2048
+ON_HOST = f"a.url >= :origin AND a.url < :origin_end AND length(CAST(a.url AS BLOB)) <= {MAX_URL_LENGTH}"
+
+
+def _on_host(origin: str) -> dict[str, object]:
+    """Parameters of ON_HOST: the strings starting with `origin` lie in [origin, origin_end)."""
+    return {"origin": origin, "origin_end": origin[:-1] + chr(ord(origin[-1]) + 1)}
+
 
 PUBLISHED_IN = (
-    "a.status = 'published' AND a.published_at >= :start AND a.published_at < :stop AND a.published_at <= :now"
+    "a.status = 'published' AND a.published_at >= :start AND a.published_at < :stop AND a.published_at <= :now "
+    f"AND {ON_HOST}"
 )
 
 
@@ -241,13 +256,13 @@ class RangeStats:
 RANGE_BATCH = 2000  # ranges per query (two variables each; SQLite allows 32766)
 
 
-async def range_stats(pool: ReadPool, ranges: Sequence[tuple[int, int]], now: int) -> list[RangeStats]:
-    """Count and newest lastmod (max of updated_at and published_at) of each range,
-    one index range scan each, many ranges per round trip."""
+async def range_stats(pool: ReadPool, ranges: Sequence[tuple[int, int]], now: int, origin: str) -> list[RangeStats]:
+    """Count and newest lastmod (max of updated_at and published_at) of each range's
+    articles on `origin`, one index range scan each, many ranges per round trip."""
     stats: list[RangeStats] = []
     for first in range(0, len(ranges), RANGE_BATCH):
         batch = ranges[first : first + RANGE_BATCH]
-        params: dict[str, object] = {"now": now}
+        params: dict[str, object] = {"now": now, **_on_host(origin)}
         values = []
         for index, (start, stop) in enumerate(batch):
             params[f"s{index}"], params[f"e{index}"] = start, stop
@@ -263,12 +278,12 @@ async def range_stats(pool: ReadPool, ranges: Sequence[tuple[int, int]], now: in
     return stats
 
 
-async def range_keys(pool: ReadPool, start: int, stop: int, now: int) -> list[tuple[int, str]]:
-    """The (published_at, id) keys of the visible articles in [start, stop), in order:
-    where the numbered pages of a day too big for one file begin."""
+async def range_keys(pool: ReadPool, start: int, stop: int, now: int, origin: str) -> list[tuple[int, str]]:
+    """The (published_at, id) keys of the visible articles on `origin` in [start, stop),
+    in order: where the numbered pages of a day too big for one file begin."""
     rows = await pool.fetchall(
         f"SELECT a.published_at, a.id FROM articles a WHERE {PUBLISHED_IN} ORDER BY a.published_at, a.id",
-        {"start": start, "stop": stop, "now": now},
+        {"start": start, "stop": stop, "now": now, **_on_host(origin)},
     )
     return [(int(row[0]), str(row[1])) for row in rows]
 
@@ -282,10 +297,10 @@ class SitemapRow(NamedTuple):
 
 
 async def sitemap_rows(
-    pool: ReadPool, start: int, stop: int, now: int, after: tuple[int, str] | None, limit: int
+    pool: ReadPool, start: int, stop: int, now: int, origin: str, after: tuple[int, str] | None, limit: int
 ) -> list[SitemapRow]:
-    """Visible articles in [start, stop) after the key `after`, oldest first."""
-    params: dict[str, object] = {"start": start, "stop": stop, "now": now, "limit": limit}
+    """Visible articles on `origin` in [start, stop) after the key `after`, oldest first."""
+    params: dict[str, object] = {"start": start, "stop": stop, "now": now, "limit": limit, **_on_host(origin)}
     keyset = ""
     if after is not None:
         # The range starts at the key's time, so the index seek lands on the key
@@ -311,11 +326,11 @@ class NewsWindowRow:
     last_exit: int | None  # publish time of the newest visible article already out of the window
 
 
-async def news_window(pool: ReadPool, since: int, now: int) -> NewsWindowRow:
+async def news_window(pool: ReadPool, since: int, now: int, origin: str) -> NewsWindowRow:
     keys = await pool.fetchall(
-        f"SELECT a.published_at, a.id FROM articles a WHERE {VISIBLE} AND a.published_at > :since "
+        f"SELECT a.published_at, a.id FROM articles a WHERE {VISIBLE} AND a.published_at > :since AND {ON_HOST} "
         "ORDER BY a.published_at DESC, a.id DESC",
-        {"since": since, "now": now},
+        {"since": since, "now": now, **_on_host(origin)},
     )
     stamps = await pool.fetchall(
         "SELECT coalesce(max(version), 0), coalesce(max(changed_at), 0) FROM sitemap_hours WHERE hour_start > :first",
@@ -342,9 +357,11 @@ class NewsRow(NamedTuple):
     language: str | None
 
 
-async def news_rows(pool: ReadPool, since: int, now: int, before: tuple[int, str] | None, limit: int) -> list[NewsRow]:
-    """Visible articles published in (since, now] before the key `before`, newest first."""
-    params: dict[str, object] = {"since": since, "now": now, "limit": limit}
+async def news_rows(
+    pool: ReadPool, since: int, now: int, origin: str, before: tuple[int, str] | None, limit: int
+) -> list[NewsRow]:
+    """Visible articles on `origin` published in (since, now] before the key `before`, newest first."""
+    params: dict[str, object] = {"since": since, "now": now, "limit": limit, **_on_host(origin)}
     keyset = ""
     if before is not None:
         # Nothing after the key's time can come before it: the backward scan starts there.
@@ -353,7 +370,8 @@ async def news_rows(pool: ReadPool, since: int, now: int, before: tuple[int, str
         params["now"] = min(now, before[0])
     rows = await pool.fetchall(
         "SELECT a.published_at, a.id, a.url, a.title, a.language FROM articles a "
-        f"WHERE {VISIBLE} AND a.published_at > :since{keyset} ORDER BY a.published_at DESC, a.id DESC LIMIT :limit",
+        f"WHERE {VISIBLE} AND a.published_at > :since AND {ON_HOST}{keyset} "
+        "ORDER BY a.published_at DESC, a.id DESC LIMIT :limit",
         params,
     )
     return [NewsRow(*row) for row in rows]

@@ -10,7 +10,7 @@ site root, as a sitemap may list only URLs under its own folder.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
+from collections.abc import Awaitable, Hashable
 from dataclasses import dataclass
 
 from feedserver.archive import ArchiveFile, ArchiveState
@@ -24,6 +24,7 @@ from feedserver.sitemap_writer import (
     article_entries,
     news_entries,
     page_entries,
+    site_origin,
     sitemap_index,
     urlset,
     urlset_ends,
@@ -31,7 +32,7 @@ from feedserver.sitemap_writer import (
 
 XML_MEDIA_TYPE = "application/xml; charset=utf-8"
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
-ROW_BATCH = 10_000  # rows per query of an article sitemap: bounds the memory of a render
+ROW_BATCH = 2500  # rows per query of an article sitemap: bounds the memory of a render
 
 
 def archive_of(state: SiteState) -> ArchiveState:
@@ -50,11 +51,25 @@ def live_sections(state: SiteState) -> list[str]:
     return sorted(live)
 
 
+_section_pages: list[tuple[SiteState, list[list[tuple[str, int]]]]] = []  # the last state's, kept
+
+
 def section_pages(state: SiteState) -> list[list[tuple[str, int]]]:
-    """Section slugs with their lastmod, cut into files of at most the page size."""
+    """The site's front page ("") and each live section's (its slug), with their
+    lastmod, cut into files of at most the page size. The site's front page is
+    always there, so the index always lists a file and no file is empty.
+
+    Each lastmod walks the sections (Scope.last_modified), and the change check
+    asks for these pages once per cached sitemap document: they are computed
+    once per state."""
+    if _section_pages and _section_pages[0][0] is state:
+        return _section_pages[0][1]
     size = archive_of(state).page_size
-    entries = [(slug, Scope(slug).last_modified(state)) for slug in live_sections(state)]
-    return [entries[i : i + size] for i in range(0, len(entries), size)]
+    entries = [("", Scope(None).last_modified(state))]
+    entries += [(slug, Scope(slug).last_modified(state)) for slug in live_sections(state)]
+    pages = [entries[i : i + size] for i in range(0, len(entries), size)]
+    _section_pages[:] = [(state, pages)]
+    return pages
 
 
 def sections_name(page: int) -> str:
@@ -121,7 +136,7 @@ class SitemapIndexDocument:
 
 @dataclass(frozen=True)
 class SectionsSitemapDocument:
-    """/sitemap-sections.xml (then -2, -3...): the front page of every live section."""
+    """/sitemap-sections.xml (then -2, -3...): the site's front page and every live section's."""
 
     page: int = 1
 
@@ -168,18 +183,33 @@ class ArticleSitemapDocument:
         head, tail = urlset_ends()
         stream.write(head)
 
-        def write(rows: list[SitemapRow]) -> None:
-            stream.write(article_entries(rows, settings.timezone, same_host).encode())  # ASCII: URIs only
+        def fetch(after: tuple[int, str] | None, left: int) -> Awaitable[list[SitemapRow]]:
+            return sitemap_rows(pool, file.start, file.stop, state.now, same_host.prefix, after, min(ROW_BATCH, left))
 
-        after, left = file.after, file.limit
-        while left > 0:
-            rows = await sitemap_rows(pool, file.start, file.stop, state.now, after, min(ROW_BATCH, left))
-            if not rows:
-                break
-            await asyncio.to_thread(write, rows)
-            after, left = (rows[-1].published_at, rows[-1].id), left - len(rows)
-            if len(rows) < ROW_BATCH:
-                break
+        # Three stages in flight at once: the next batch is read while this one
+        # is written while the one before is compressed. SQLite, zlib and the
+        # hash run without the GIL, so on two cores they overlap the writing.
+        following: asyncio.Future[list[SitemapRow]] | None = None
+        compressing: asyncio.Future[None] | None = None
+        try:
+            left = file.limit
+            rows = await fetch(file.after, left)
+            while rows:
+                left -= len(rows)
+                if len(rows) == ROW_BATCH and left > 0:
+                    following = asyncio.ensure_future(fetch((rows[-1].published_at, rows[-1].id), left))
+                chunk = await asyncio.to_thread(article_entries, rows, settings.timezone, same_host)
+                if compressing is not None:
+                    await compressing  # chunks go into the stream in order
+                compressing = asyncio.ensure_future(asyncio.to_thread(stream.write, chunk))
+                rows = await following if following is not None else []
+                following = None
+            if compressing is not None:
+                await compressing
+        finally:
+            for task in (following, compressing):
+                if task is not None and not task.done():
+                    task.cancel()
         stream.write(tail)
         return Body(await asyncio.to_thread(stream.finish), file.last_modified, XML_MEDIA_TYPE)
 
@@ -212,7 +242,8 @@ class NewsSitemapDocument:
             urls = [(f"{settings.base_url}/news-sitemap-{n}.xml", None) for n in range(1, news.pages + 1)]
             return Body(sitemap_index(urls, settings.timezone), news.last_modified, XML_MEDIA_TYPE)
         page = self.page or 1
-        rows = await news_rows(pool, news.since, state.now, news.before(page), news.page_size)
+        origin = site_origin(settings.base_url)
+        rows = await news_rows(pool, news.since, state.now, origin, news.before(page), news.page_size)
 
         def write() -> bytes:
             chunk = news_entries(

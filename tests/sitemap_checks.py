@@ -111,10 +111,11 @@ def on_host(url: str, base_url: str = BASE_URL) -> bool:
 
 
 def expected_urls(records: Iterable[dict[str, Any]], now: datetime, base_url: str = BASE_URL) -> set[str]:
-    """Live on-host article URLs plus the front pages of sections with a live article below them."""
+    """Live on-host article URLs, the site's front page, and the front pages of sections
+    with a live article in or below them."""
     records = list(records)
     live = [r for r in records if is_live(r, now)]
-    urls = {uri(r["url"]) for r in live if on_host(r["url"], base_url)}
+    urls = {uri(r["url"]) for r in live if on_host(r["url"], base_url)} | {f"{base_url}/"}
     sections = {r["slug"] for r in records if r.get("type") == "section"} | {
         r["section"] for r in records if "section" in r
     }

@@ -60,7 +60,7 @@ async def test_sitemap_queries_use_indexes(db_path: Path, now: datetime, clock: 
         "page keys": "SELECT a.published_at, a.id FROM articles a WHERE a.status = 'published' AND a.published_at >=",
         "article rows": "SELECT a.published_at, a.id, a.url, a.updated_at, a.image_url",
         "article rows after a key": "(a.published_at, a.id) > (:after_at, :after_id)",
-        "news window": "a.published_at > :since ORDER BY a.published_at DESC, a.id DESC",
+        "news window": "a.id FROM articles a WHERE a.status = 'published' AND a.published_at <= :now AND",
         "news rows": "SELECT a.published_at, a.id, a.url, a.title, a.language",
         "news rows before a key": "(a.published_at, a.id) < (:before_at, :before_id)",
         "stamps": "FROM sitemap_hours WHERE version >",

@@ -360,9 +360,11 @@ def test_news_language_codes() -> None:
 
 
 def test_same_host() -> None:
+    """The site's origin spelt as in site.base_url (the queries count with the same rule)."""
     same = SameHost("https://example.id")
-    assert same("https://example.id/a") and same("https://EXAMPLE.id/a") and same("https://example.id:443/a")
-    assert not same("http://example.id/a")
+    assert same("https://example.id/a") and same("https://example.id/")
+    assert not same("http://example.id/a") and not same("https://example.id:8443/a")
+    assert not same("https://example.id/" + "a" * 2048)  # longer than sitemap.xsd's tLoc
     assert not same("https://example.id.evil.test/a")
     assert not same("https://example.id@evil.test/a")
     assert not same("https://cdn.example.id/a")
@@ -381,3 +383,101 @@ def test_w3c_datetimes_carry_the_offset() -> None:
     moment = int(datetime(2025, 6, 16, 2, 4, tzinfo=UTC).timestamp())
     assert w3c(moment, JAKARTA) == "2025-06-16T09:04:00+07:00"
     assert w3c(moment, ZoneInfo("UTC")) == "2025-06-16T02:04:00+00:00"
+
+
+async def test_the_archive_kept_up_to_date_equals_one_read_afresh(db_path: Path, now: datetime) -> None:
+    """Incremental reloads (stamps past the last version, days come due) give what a full read gives."""
+    from feedserver.archive import load_archive
+
+    rng = random.Random(11)
+    clock = FakeClock(now.timestamp())
+
+    def some_time() -> datetime:
+        return now + timedelta(hours=rng.uniform(-24 * 100, 12))
+
+    records = {f"x-{n}": article(f"x-{n}", some_time(), section=rng.choice(["berita", "ekonomi"])) for n in range(60)}
+    write_records(db_path, list(records.values()))
+    settings = make_settings(db_path, sitemaps__page_size=4)
+    async with serve(settings, clock) as (client, app):
+        service = app.state.service
+        for _ in range(6):
+            changed = []
+            for key in rng.sample(sorted(records), 8):
+                roll = rng.random()
+                record = dict(records[key])
+                if roll < 0.3:
+                    record["published_at"] = some_time().isoformat()  # moved, maybe to another month
+                elif roll < 0.5:
+                    record["status"] = rng.choice(["draft", "deleted", "published"])
+                elif roll < 0.7:
+                    record["updated_at"] = (
+                        datetime.fromisoformat(record["published_at"]) + timedelta(hours=1)
+                    ).isoformat()
+                else:
+                    record["url"] = record["url"] + "-v2"
+                records[key] = record
+                changed.append(record)
+            new = f"x-{len(records)}"
+            records[new] = article(new, some_time())
+            write_records(db_path, [*changed, records[new]])
+            clock.advance(rng.uniform(0, 4 * 3600))  # scheduled ones come due now and then
+            assert await app.state.watcher.check()
+            kept = service.state.archive
+            fresh = await load_archive(service.pool, settings, service.state.now, None)
+            assert kept.days == fresh.days
+            assert kept.files == fresh.files
+            assert kept.news == fresh.news
+        result = await crawl(client)
+    live = [
+        r
+        for r in records.values()
+        if r["status"] == "published"
+        and datetime.fromisoformat(r["published_at"]) <= datetime.fromtimestamp(clock.now, UTC)
+    ]
+    assert {u for u in result.urls if "/x-" in u} == {r["url"] for r in live}
+
+
+async def test_sections_over_the_page_size_are_numbered(db_path: Path, now: datetime, clock: FakeClock) -> None:
+    write_records(db_path, [article(f"s-{n}", now - timedelta(days=1), section=f"rubrik-{n}") for n in range(3)])
+    async with serve(make_settings(db_path, sitemaps__page_size=2), clock) as (client, _):
+        result = await crawl(client)
+        assert (await client.get("/sitemap-sections-3.xml")).status_code == 404
+    assert [p for p in result.files if "sections" in p] == ["/sitemap-sections.xml", "/sitemap-sections-2.xml"]
+    assert sorted(u for u in result.urls if "/rubrik-" in u and "/s-" not in u) == [
+        f"{BASE_URL}/rubrik-{n}" for n in range(3)
+    ]
+
+
+async def test_edge_records_keep_every_file_valid(db_path: Path, now: datetime, clock: FakeClock) -> None:
+    """Found by tests/test_hostile_content.py: a month whose articles are all on another host,
+    times at the ends of the calendar and before standard time, a stray '%' in a URL."""
+    write_records(
+        db_path,
+        [
+            article("elsewhere", datetime(2024, 3, 5, tzinfo=JAKARTA), url="https://lain.example/x"),
+            article("lmt", datetime(1900, 1, 1, tzinfo=JAKARTA)),
+            {**article("first", now), "published_at": "0001-01-01T00:00:00+00:00"},
+            {**article("last", now), "published_at": "9999-12-31T23:00:00-12:00"},
+            article("percent", now - timedelta(hours=2), url=f"{BASE_URL}/berita/100%-naik%zz%41"),
+            article("long", now - timedelta(hours=3), url=f"{BASE_URL}/" + "a" * 3000),
+        ],
+    )
+    async with serve(make_settings(db_path), clock) as (client, app):
+        result = await crawl(client)
+        news = news_entries((await client.get("/news-sitemap.xml")).content)
+        assert (await client.get("/sitemap-articles-2024-03.xml")).status_code == 404  # no file for it
+        clock.advance(3 * 86400)  # "percent" leaves the news window: a reload with no write
+        assert await app.state.watcher.check()
+        assert news_entries((await client.get("/news-sitemap.xml")).content) == []
+    assert "/sitemap-articles-2024-03.xml" not in result.files
+    assert result.lastmods[f"{BASE_URL}/berita/tiongkok/lmt"] == "1899-12-31T16:52:48+00:00"  # LMT: in UTC
+    assert f"{BASE_URL}/berita/100%25-naik%25zz%41" in result.urls
+    assert [e["loc"] for e in news] == [f"{BASE_URL}/berita/100%25-naik%25zz%41"]
+    assert not any("aaaa" in url for url in result.urls)
+
+
+async def test_an_empty_site_still_has_a_valid_index(db_path: Path, now: datetime, clock: FakeClock) -> None:
+    write_records(db_path, [article("draft", now - timedelta(hours=1), status="draft")])
+    async with serve(make_settings(db_path), clock) as (client, _):
+        result = await crawl(client)
+    assert result.urls == [f"{BASE_URL}/"]
