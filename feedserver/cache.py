@@ -157,8 +157,14 @@ Renderer = Callable[[], Awaitable[tuple[Body, Hashable]]]
 
 
 class DocumentCache:
-    """Rendered documents by URL path, least recently rendered dropped first, within
-    `max_entries` and `max_bytes` (the newest entry is kept even if larger)."""
+    """Rendered documents by URL path, least recently rendered dropped first.
+
+    Two bounds: `max_entries` for all, and `max_bytes` for the large documents
+    that keep only their gzip copy (sitemap children of up to 50,000 URLs,
+    fetched by crawlers a few times a day). Only large documents are dropped for
+    the byte budget, so a crawler walking the archive never evicts the feeds that
+    readers poll every few minutes. The newest entry is kept even if larger.
+    """
 
     def __init__(
         self,
@@ -221,13 +227,20 @@ class DocumentCache:
         self.entries.move_to_end(key)
         while len(self.entries) > self.max_entries:
             self.entries.popitem(last=False)
-        if self.max_bytes is not None:
-            held = self.bytes
-            while held > self.max_bytes and len(self.entries) > 1:
-                held -= self.entries.popitem(last=False)[1].size
+        if self.max_bytes is not None and entry.body is None:
+            held = self.large_bytes
+            for old_key in [k for k, e in self.entries.items() if e.body is None and k != key]:
+                if held <= self.max_bytes:
+                    break
+                held -= self.entries.pop(old_key).size
         return entry
 
     @property
     def bytes(self) -> int:
         """Memory the cached versions hold."""
         return sum(entry.size for entry in self.entries.values())
+
+    @property
+    def large_bytes(self) -> int:
+        """Memory held by the large (gzip-only) documents: what `max_bytes` bounds."""
+        return sum(entry.size for entry in self.entries.values() if entry.body is None)

@@ -195,7 +195,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "cache.max_bytes",
         20 * 1024 * 1024,
-        "Memory budget of the document cache in bytes (both copies counted); least recently rendered dropped first.",
+        "Memory budget for large documents (over cache.identity_max_bytes: sitemap children); least recently "
+        "rendered dropped first. Feeds are bounded by cache.max_entries only, so crawlers never evict them.",
         _int_between(1024 * 1024, 1 << 40),
     ),
     Setting(

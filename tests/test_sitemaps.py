@@ -343,6 +343,31 @@ def test_cache_keeps_within_its_byte_budget() -> None:
     assert all(entry.body is None and len(entry.identity) == 1000 for entry in cache.entries.values())
 
 
+def test_large_documents_never_evict_small_ones() -> None:
+    """A crawler walking big sitemap children must not push out the feeds readers poll."""
+    import asyncio
+
+    cache = DocumentCache(100, "public", 1, max_bytes=3000, identity_max_bytes=500)
+
+    async def fill() -> None:
+        async def small() -> tuple[Body, object]:
+            return Body(b"<rss/>", 0, "application/rss+xml"), "feed"
+
+        await cache.render("/feed.rss", small)
+        for n in range(5):
+            content = random.Random(n).randbytes(1000)  # over identity_max_bytes: gzip-only
+
+            async def render(content: bytes = content, n: int = n) -> tuple[Body, object]:
+                return Body(content, 0, "application/xml"), n
+
+            await cache.render(f"/big-{n}", render)
+
+    asyncio.run(fill())
+    assert "/feed.rss" in cache.entries and cache.entries["/feed.rss"].body == b"<rss/>"
+    assert [k for k in cache.entries if k.startswith("/big")] == ["/big-3", "/big-4"]
+    assert cache.large_bytes <= 3000
+
+
 def test_news_language_codes() -> None:
     cases = {
         "id": "id",
