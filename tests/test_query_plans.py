@@ -1,7 +1,10 @@
-"""Every query behind the sitemaps (the state load that decides the index, an
-article sitemap, the news sitemap) is served by an index: no full scan of
-articles, no temporary B-tree for an ORDER BY. Checked with EXPLAIN QUERY PLAN
-on the exact SQL and parameters the server ran, so scale cannot rot silently."""
+"""Every query behind the feeds and the sitemaps (the state load that decides the
+index, an article sitemap, the news sitemap) is served by an index or by rowid:
+no full scan of articles, no temporary B-tree for an ORDER BY. Checked with
+EXPLAIN QUERY PLAN on the exact SQL and parameters the server ran, so scale
+cannot rot silently (issue 5: left to itself, the planner once served a feed's
+rows query from the status index, reading the whole index at a million
+articles)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FakeClock, article, make_settings, serve, write_records
+from tests.conftest import FakeClock, article, make_settings, section, serve, write_records
 from tests.sitemap_checks import crawl
 
 pytestmark = pytest.mark.anyio
@@ -28,6 +31,19 @@ def plan(db_path: Path, sql: str, params: Any) -> list[str]:
         conn.close()
 
 
+def record_queries(service: Any) -> list[tuple[str, Any]]:
+    """Make the service's pool record every query it runs, with its parameters."""
+    ran: list[tuple[str, Any]] = []
+    original = service.pool.fetchall
+
+    async def recording(sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        ran.append((sql, params))
+        return await original(sql, params)
+
+    service.pool.fetchall = recording
+    return ran
+
+
 async def test_sitemap_queries_use_indexes(db_path: Path, now: datetime, clock: FakeClock) -> None:
     day = now - timedelta(days=40)
     records = [article(f"old-{n}", day + timedelta(minutes=n)) for n in range(7)]
@@ -35,16 +51,9 @@ async def test_sitemap_queries_use_indexes(db_path: Path, now: datetime, clock: 
     records += [article("later", now + timedelta(hours=2)), article("gone", day, status="deleted")]
     write_records(db_path, records)
     settings = make_settings(db_path, sitemaps__page_size=3, sitemaps__news_page_size=2)
-    ran: list[tuple[str, Any]] = []
     async with serve(settings, clock) as (client, app):
         service = app.state.service
-        original = service.pool.fetchall
-
-        async def recording(sql: str, params: Any = ()) -> list[sqlite3.Row]:
-            ran.append((sql, params))
-            return await original(sql, params)
-
-        service.pool.fetchall = recording
+        ran = record_queries(service)
         # A cold load of the archive (the index's inputs), then every sitemap file.
         service._replaced = True
         await service.apply_state(await service.load_state(service.now()))
@@ -74,3 +83,26 @@ async def test_sitemap_queries_use_indexes(db_path: Path, now: datetime, clock: 
         assert not [line for line in lines if "TEMP B-TREE" in line], (sql, lines)
         if "FROM articles" in sql:
             assert any(re.search(r"SEARCH a USING (COVERING )?INDEX", line) for line in lines), (sql, lines)
+
+
+async def test_feed_queries_use_indexes_and_rowids(db_path: Path, now: datetime, clock: FakeClock) -> None:
+    sections = ["berita", "berita/tiongkok", "berita/asia", "ekonomi"]
+    records: list[dict[str, Any]] = [section(s) for s in sections]
+    records += [article(f"a-{n}", now - timedelta(hours=n), section=sections[n % len(sections)]) for n in range(12)]
+    records += [article("later", now + timedelta(hours=2)), article("gone", now, status="deleted")]
+    write_records(db_path, records)
+    async with serve(make_settings(db_path), clock) as (client, app):
+        ran = record_queries(app.state.service)
+        for path in ("/feed.rss", "/section/berita/feed.atom", "/section/ekonomi/feed.json"):
+            assert (await client.get(path)).status_code == 200, path
+    feed_queries = [(sql, params) for sql, params in ran if "FROM articles" in sql]
+    rows_queries = [(sql, params) for sql, params in feed_queries if "a.pk IN" in sql]
+    assert feed_queries and rows_queries
+    for sql, params in feed_queries:
+        lines = plan(db_path, sql, params)
+        assert not [line for line in lines if FULL_SCAN.search(line)], (sql, lines)
+        if ":s0" not in sql:  # a section feed merges its sections' first rows, at most `limit` each
+            assert not [line for line in lines if "TEMP B-TREE" in line], (sql, lines)
+    for sql, params in rows_queries:
+        lines = plan(db_path, sql, params)
+        assert any("SEARCH a USING INTEGER PRIMARY KEY" in line for line in lines), (sql, lines)
