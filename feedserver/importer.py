@@ -395,6 +395,15 @@ def write(conn: sqlite3.Connection, result: ImportResult) -> None:
                 "WHERE title IS NOT excluded.title OR description IS NOT excluded.description",
                 (section.slug, section.title, section.description),
             )
+        # A nested slug implies its parents: declare the missing ones (titled
+        # from their slug, as the schema's trigger does for an undeclared
+        # section), so /section/<parent>/feed.rss exists for every subsection.
+        slugs = {s.slug for s in result.sections} | {a.section for a in result.articles}
+        for slug in sorted({"/".join(s.split("/")[:n]) for s in slugs for n in range(1, s.count("/") + 1)}):
+            conn.execute(
+                "INSERT OR IGNORE INTO sections (slug, title) VALUES (?, ?)",
+                (slug, slug.rsplit("/", 1)[-1].replace("-", " ")),
+            )
         placeholders = ", ".join("?" for _ in ARTICLE_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in ARTICLE_COLUMNS if c != "id")
         for article in result.articles:

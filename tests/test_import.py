@@ -463,3 +463,21 @@ async def test_an_undeclared_section_gets_a_feed(tmp_path: Path, db_path: Path, 
         response = await client.get("/section/olahraga/feed.json")
         assert response.status_code == 200
         assert [item["url"] for item in response.json()["items"]] == [f"{BASE_URL}/olahraga/bola-1"]
+
+
+@pytest.mark.anyio
+async def test_nested_slugs_declare_their_parents(db_path: Path, now: datetime, clock: FakeClock) -> None:
+    """An article in an undeclared nested section makes every level a section,
+    so each parent has a feed that includes it."""
+    write_records(db_path, [article("deep", now - timedelta(hours=1), section="dunia/asia-timur/jepang")])
+    conn = sqlite3.connect(db_path)
+    try:
+        slugs = dict(conn.execute("SELECT slug, title FROM sections"))
+    finally:
+        conn.close()
+    assert slugs == {"dunia": "dunia", "dunia/asia-timur": "asia timur", "dunia/asia-timur/jepang": "jepang"}
+    async with serve(make_settings(db_path), clock) as (client, _app):
+        for parent in ("dunia", "dunia/asia-timur"):
+            response = await client.get(f"/section/{parent}/feed.json")
+            assert response.status_code == 200
+            assert [item["url"] for item in response.json()["items"]] == [f"{BASE_URL}/dunia/asia-timur/jepang/deep"]
