@@ -194,7 +194,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache.gzip_level", 6, "gzip level for the compressed copy made once per version.", _int_between(1, 9)),
     Setting(
         "cache.max_bytes",
-        20 * 1024 * 1024,
+        8 * 1024 * 1024,
         "Memory budget for large documents (over cache.identity_max_bytes: sitemap children); least recently "
         "rendered dropped first. Feeds are bounded by cache.max_entries only, so crawlers never evict them.",
         _int_between(1024 * 1024, 1 << 40),
