@@ -116,15 +116,11 @@ def expected_urls(records: Iterable[dict[str, Any]], now: datetime, base_url: st
     records = list(records)
     live = [r for r in records if is_live(r, now)]
     urls = {uri(r["url"]) for r in live if on_host(r["url"], base_url)} | {f"{base_url}/"}
-    sections = {r["slug"] for r in records if r.get("type") == "section"} | {
-        r["section"] for r in records if "section" in r
-    }
+    # Every section with a live article in or below it; the importer declares
+    # each level of a nested slug, so every ancestor is a section too.
     for record in live:
         parts = record["section"].split("/")
-        for n in range(1, len(parts) + 1):
-            slug = "/".join(parts[:n])
-            if slug in sections:
-                urls.add(f"{base_url}/{slug}")
+        urls.update(f"{base_url}/{'/'.join(parts[:n])}" for n in range(1, len(parts) + 1))
     return urls
 
 
