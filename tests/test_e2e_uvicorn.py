@@ -6,23 +6,20 @@ database; the feeds are read all along with conditional GETs, with no error.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import BASE_URL, REPO, seeded_records, write_records
+from tests.conftest import BASE_URL, seeded_records, write_records
 from tests.readers import FEED_PATHS, fmt_of, item_ids
+from tests.uvicorn_process import RunningServer, raw_get, running_server, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -40,70 +37,11 @@ PATHS = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def stop(process: subprocess.Popen[bytes], timeout: float = 10) -> int:
-    """SIGTERM, then SIGKILL for the process group this test started if it will not go."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            return process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-    return process.wait(timeout)
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-
 @pytest.fixture
-def server(tmp_path: Path, db_path: Path, now: datetime) -> Iterator[Server]:
+def server(tmp_path: Path, db_path: Path, now: datetime) -> Iterator[RunningServer]:
     write_records(db_path, seeded_records(now, count=80))
-    port = free_port()
-    env = {
-        **os.environ,
-        "FEEDSERVER_CONFIG": str(REPO / "config" / "feedserver.toml"),
-        "FEEDSERVER_DATABASE_PATH": str(db_path),
-        "FEEDSERVER_SITE_BASE_URL": BASE_URL,
-        "FEEDSERVER_CACHE_REFRESH_SECONDS": str(REFRESH_SECONDS),
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "feedserver", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so a stuck one can be killed with its children
-        )
-    running = Server(f"http://127.0.0.1:{port}", process, log)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            assert process.poll() is None, f"the server exited ({process.returncode}):\n{running.output()}"
-            assert time.monotonic() < deadline, f"no /healthz within 10 s:\n{running.output()}"
-            try:
-                if httpx.get(running.url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
+    with running_server(db_path, tmp_path, {"cache.refresh_seconds": REFRESH_SECONDS}) as running:
         yield running
-    finally:
-        stop(process)
 
 
 class Reader:
@@ -147,16 +85,7 @@ class Reader:
             self.client.close()
 
 
-def raw_status(url: str, target: str) -> int:
-    """The status for a request target sent verbatim (no client normalises it)."""
-    host, port = url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-        status_line = sock.makefile("rb").readline().decode("latin-1")
-    return int(status_line.split()[1])
-
-
-def test_feeds_stay_valid_while_the_cms_writes(server: Server, db_path: Path) -> None:
+def test_feeds_stay_valid_while_the_cms_writes(server: RunningServer, db_path: Path) -> None:
     started = time.monotonic()
     writer = subprocess.Popen(
         [sys.executable, str(WRITER), str(db_path), "--seconds", "3", "--rate", "12", "--base-url", BASE_URL],
@@ -206,10 +135,10 @@ def test_feeds_stay_valid_while_the_cms_writes(server: Server, db_path: Path) ->
 
     # Malformed targets, sent verbatim to the real server: 4xx, never 5xx.
     for target in ("/section/../../etc/passwd", "/section/%ff%00/feed.rss", "/section/BERITA/feed.rss", "//feed.rss"):
-        status = raw_status(server.url, target)
+        status, _, _ = raw_get(server.url, target.encode())
         assert 400 <= status < 500, (target, status)
 
-    # SIGTERM: a graceful, prompt exit (uvicorn re-raises the signal once it has shut down).
-    assert stop(server.process) in (0, -signal.SIGTERM), server.output()
+    # SIGTERM: a graceful, prompt exit with status 0 (tests/test_shutdown.py has the details).
+    assert stop(server.process) == 0, server.output()
     assert "Application shutdown complete" in server.output()
     assert time.monotonic() - started < 20
