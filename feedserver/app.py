@@ -52,8 +52,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await watcher.connect()
         await service.open()
-        await watcher.start(background=watch)
+        if watch:
+            watcher.run_in_background()
         logger.info("serving %s from %s", settings.base_url, settings.database_path)
         try:
             yield

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from feedserver.config import Settings
@@ -44,14 +44,13 @@ from feedserver.queries import (
     sitemap_stamps,
 )
 from feedserver.sitemap_writer import site_origin
+from feedserver.times import EARLIEST, LATEST
 
 ONE_DAY = timedelta(days=1)
 HOUR = 3600
 NEWS_WINDOW_SECONDS = 2 * 86400  # Google News: articles of the last two days
-# Publish times a calendar day can be found for in any time zone (Python's dates
-# run from 0001-01-01 to 9999-12-31; a day's neighbours must exist too).
-FIRST_MOMENT = int(datetime(1, 1, 3, tzinfo=UTC).timestamp())
-LAST_MOMENT = int(datetime(9999, 12, 29, tzinfo=UTC).timestamp())
+# Publish times a calendar day can be found for in any time zone.
+FIRST_MOMENT, LAST_MOMENT = EARLIEST, LATEST
 
 
 class Calendar:

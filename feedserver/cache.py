@@ -235,6 +235,13 @@ class DocumentCache:
                 held -= self.entries.pop(old_key).size
         return entry
 
+    async def close(self) -> None:
+        """Cancel renders still under way (shutdown): they would run on a closed pool."""
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     @property
     def bytes(self) -> int:
         """Memory the cached versions hold."""

@@ -36,15 +36,20 @@ class ChangeWatcher:
         self._file: FileIdentity | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending = False  # a change seen but not yet fully applied: retry it
+        self._last_error: str | None = None
         self._locked = False  # the last check met a CMS lock (logged when it starts and ends)
         self.checks = 0
         self.reloads = 0
 
-    async def start(self, background: bool = True) -> None:
-        """Connect; with `background`, check every interval (tests call check() themselves)."""
+    async def connect(self) -> None:
+        """Take the baseline (data_version, file identity). Call it before the
+        service loads its first state: a commit in between is then seen by the
+        first check instead of being taken as the baseline and missed."""
         await self._connect()
-        if background:
-            self._task = asyncio.create_task(self._run(), name="feedserver change watcher")
+
+    def run_in_background(self) -> None:
+        """Check every interval from now on (tests call check() themselves instead)."""
+        self._task = asyncio.create_task(self._run(), name="feedserver change watcher")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -92,6 +97,15 @@ class ChangeWatcher:
                 return False
             self.service.set_problem(str(exc))
             return False
+        except Exception as exc:
+            # A bug, or data no writer should produce: keep serving what is
+            # cached, retry next tick, and say so once per distinct error.
+            self._pending = True
+            if repr(exc) != self._last_error:
+                logger.exception("change check failed; serving cached copies, retrying")
+            self._last_error = repr(exc)
+            return False
+        self._last_error = None
         if self._locked:
             logger.info("database lock released")
             self._locked = False
@@ -105,7 +119,7 @@ class ChangeWatcher:
         current = FileIdentity.of(path)
         if current is None:
             raise DatabaseUnavailable(f"database {path} does not exist")
-        changed = self._pending
+        changed = self._pending or service.stale
         if self._conn is None or self._file is None or not self._file.same_file(current):
             if self._conn is not None:
                 logger.info("database file %s was replaced; reopening", path)
@@ -134,6 +148,7 @@ class ChangeWatcher:
         if problem:
             raise DatabaseUnavailable(problem)
         state = await service.load_state(now)
+        service.stale = False  # cleared before: a render that fails during apply sets it again
         await service.apply_state(state)
         self._pending = False
         self.reloads += 1

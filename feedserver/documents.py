@@ -53,7 +53,12 @@ class FeedDocument:
         return self.scope.feed_path(self.fmt)
 
     def exists(self, state: SiteState) -> bool:
-        return self.scope.section is None or self.scope.section in state.sections
+        """The site, a section, or the parent path of one (the parent follows from the path)."""
+        section = self.scope.section
+        if section is None or section in state.sections:
+            return True
+        prefix = section + "/"
+        return any(slug.startswith(prefix) for slug in state.sections)
 
     def signature(self, state: SiteState) -> Hashable:
         return self.scope.signature(state)

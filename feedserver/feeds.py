@@ -11,13 +11,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import quote
 
 from feedserver.config import Settings
 from feedserver.model import Category, Feed, FeedItem, Image, Person
 from feedserver.queries import ArticleRow, SectionState, SiteState
 from feedserver.text import absolute_url, absolutize_html, uri, xml_safe
+from feedserver.times import local_time
 
 FORMATS = ("rss", "atom", "json")
 EXTENSIONS = {"rss": "feed.rss", "atom": "feed.atom", "json": "feed.json"}
@@ -84,13 +85,7 @@ def item_id(settings: Settings, article_id: str) -> str:
 
 
 def _when(timestamp: int, settings: Settings) -> datetime:
-    moment = datetime.fromtimestamp(timestamp, settings.timezone)
-    offset = moment.utcoffset()
-    if offset is not None and offset.seconds % 60:
-        # Local mean time (Asia/Jakarta before 1924 is +07:07:12): RFC 3339 and
-        # RFC 822 offsets are whole minutes, so say the same instant in UTC.
-        return moment.astimezone(UTC)
-    return moment
+    return local_time(timestamp, settings.timezone)
 
 
 def _publication(settings: Settings) -> Person:
@@ -189,9 +184,12 @@ def build_feed(scope: Scope, fmt: str, items: Sequence[FeedItem], state: SiteSta
         home = base + "/"
         feed_id = tag_uri(settings, "feed")
     else:
-        section = state.sections[scope.section]
-        title = xml_safe(f"{section.title} – {settings['site.title']}")
-        description = xml_safe(section.description or f"{section.title}: {settings['site.description']}")
+        # A parent nobody declared (the CMS wrote only `olahraga/sepakbola`)
+        # follows from the path (issue 2) and is titled from its slug.
+        section = state.sections.get(scope.section)
+        section_title = section.title if section else scope.section.rsplit("/", 1)[-1].replace("-", " ")
+        title = xml_safe(f"{section_title} – {settings['site.title']}")
+        description = xml_safe((section and section.description) or f"{section_title}: {settings['site.description']}")
         home = f"{base}/{scope.section}"
         feed_id = tag_uri(settings, f"section/{scope.section}")
     if not description.strip():

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from feedserver.db import init_db, open_for_writing
+from feedserver.times import EARLIEST, LATEST
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*(?:/[a-z0-9]+(?:[-_][a-z0-9]+)*)*$")
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
@@ -182,7 +183,10 @@ def _timestamp(record: dict[str, Any], name: str, *, required: bool) -> int | No
         raise BadRecord(name, f"not an ISO 8601 time: {value[:40]!r}") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise BadRecord(name, f"time has no UTC offset (write e.g. {value[:19]}+07:00)")
-    return math.floor(moment.timestamp())
+    timestamp = math.floor(moment.timestamp())
+    if not EARLIEST <= timestamp <= LATEST:
+        raise BadRecord(name, "time out of range: years 0001 to 9999 in every time zone")
+    return timestamp
 
 
 def _positive_int(name: str, value: Any) -> int | None:
@@ -325,6 +329,10 @@ def parse_lines(name: str, lines: Iterable[bytes]) -> ImportResult:
                 record = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise BadRecord("json", f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+            except ValueError:  # a number of thousands of digits: Python refuses to convert it
+                raise BadRecord("json", "invalid JSON: a number too long to read") from None
+            except RecursionError:
+                raise BadRecord("json", "invalid JSON: nested too deeply") from None
             if not isinstance(record, dict):
                 raise BadRecord("json", "each line must be a JSON object")
             kind = record.get("type", "article")
@@ -398,7 +406,7 @@ def write(conn: sqlite3.Connection, result: ImportResult) -> None:
         # A nested slug implies its parents: declare the missing ones (titled
         # from their slug, as the schema's trigger does for an undeclared
         # section), so /section/<parent>/feed.rss exists for every subsection.
-        slugs = {s.slug for s in result.sections} | {a.section for a in result.articles}
+        slugs = {s.slug for s in result.sections} | {a.section for a in result.articles if a.status == "published"}
         for slug in sorted({"/".join(s.split("/")[:n]) for s in slugs for n in range(1, s.count("/") + 1)}):
             conn.execute(
                 "INSERT OR IGNORE INTO sections (slug, title) VALUES (?, ?)",

@@ -96,11 +96,25 @@ CREATE TABLE IF NOT EXISTS article_tags (
 ) WITHOUT ROWID;
 
 -- An article may name a section nobody declared: declare it from its slug.
+-- Only a published article does so: a draft in a new section must not put the
+-- section's name on the front page before its time. (NOT EXISTS, not OR IGNORE:
+-- inside an upsert the outer statement's conflict handling would override it.)
 CREATE TRIGGER IF NOT EXISTS articles_declare_section
 BEFORE INSERT ON articles
+WHEN NEW.status = 'published'
 BEGIN
-    INSERT OR IGNORE INTO sections (slug, title)
-    VALUES (NEW.section, replace(substr(NEW.section, length(rtrim(NEW.section, replace(NEW.section, '/', ''))) + 1), '-', ' '));
+    INSERT INTO sections (slug, title)
+    SELECT NEW.section, replace(substr(NEW.section, length(rtrim(NEW.section, replace(NEW.section, '/', ''))) + 1), '-', ' ')
+    WHERE NOT EXISTS (SELECT 1 FROM sections WHERE slug = NEW.section);
+END;
+
+CREATE TRIGGER IF NOT EXISTS articles_declare_section_on_publish
+BEFORE UPDATE OF status, section ON articles
+WHEN NEW.status = 'published'
+BEGIN
+    INSERT INTO sections (slug, title)
+    SELECT NEW.section, replace(substr(NEW.section, length(rtrim(NEW.section, replace(NEW.section, '/', ''))) + 1), '-', ' ')
+    WHERE NOT EXISTS (SELECT 1 FROM sections WHERE slug = NEW.section);
 END;
 
 -- Every change to an article bumps its revision (the nested UPDATE changes
@@ -115,9 +129,12 @@ END;
 -- A write that touches a public article moves its section's changed_at
 -- forward, never back: feeds date themselves from it, so deleting the newest
 -- article does not make a feed look older.
+-- Only writes to articles that are public, before or after, count: scheduling
+-- an embargoed article must not move a feed's date or ETag (that would tell
+-- readers something is coming); it shows by its publish time when due.
 CREATE TRIGGER IF NOT EXISTS articles_touch_section_insert
 AFTER INSERT ON articles
-WHEN NEW.status = 'published'
+WHEN NEW.status = 'published' AND NEW.published_at <= CAST(strftime('%s', 'now') AS INTEGER)
 BEGIN
     UPDATE sections SET changed_at = max(changed_at, CAST(strftime('%s', 'now') AS INTEGER)),
         revision = revision + 1
@@ -126,7 +143,8 @@ END;
 
 CREATE TRIGGER IF NOT EXISTS articles_touch_section_update
 AFTER UPDATE ON articles
-WHEN OLD.status = 'published' OR NEW.status = 'published'
+WHEN (OLD.status = 'published' AND OLD.published_at <= CAST(strftime('%s', 'now') AS INTEGER))
+    OR (NEW.status = 'published' AND NEW.published_at <= CAST(strftime('%s', 'now') AS INTEGER))
 BEGIN
     UPDATE sections SET changed_at = max(changed_at, CAST(strftime('%s', 'now') AS INTEGER)),
         revision = revision + 1
@@ -135,7 +153,7 @@ END;
 
 CREATE TRIGGER IF NOT EXISTS articles_touch_section_delete
 AFTER DELETE ON articles
-WHEN OLD.status = 'published'
+WHEN OLD.status = 'published' AND OLD.published_at <= CAST(strftime('%s', 'now') AS INTEGER)
 BEGIN
     UPDATE sections SET changed_at = max(changed_at, CAST(strftime('%s', 'now') AS INTEGER)),
         revision = revision + 1
@@ -151,6 +169,20 @@ CREATE TRIGGER IF NOT EXISTS article_tags_insert AFTER INSERT ON article_tags
 BEGIN UPDATE articles SET revision = revision + 1 WHERE pk = NEW.article_pk; END;
 CREATE TRIGGER IF NOT EXISTS article_tags_delete AFTER DELETE ON article_tags
 BEGIN UPDATE articles SET revision = revision + 1 WHERE pk = OLD.article_pk; END;
+CREATE TRIGGER IF NOT EXISTS tags_update AFTER UPDATE ON tags
+BEGIN
+    UPDATE articles SET revision = revision + 1
+    WHERE pk IN (SELECT article_pk FROM article_tags WHERE tag_pk = NEW.pk);
+END;
+-- A section's title and description are in its feeds (and its parents'):
+-- renaming it is a change to them, dated like any other.
+CREATE TRIGGER IF NOT EXISTS sections_update AFTER UPDATE OF title, description ON sections
+WHEN OLD.title IS NOT NEW.title OR OLD.description IS NOT NEW.description
+BEGIN
+    UPDATE sections SET changed_at = max(changed_at, CAST(strftime('%s', 'now') AS INTEGER)),
+        revision = revision + 1
+    WHERE slug = NEW.slug;
+END;
 CREATE TRIGGER IF NOT EXISTS authors_update AFTER UPDATE ON authors
 BEGIN
     UPDATE articles SET revision = revision + 1

@@ -48,6 +48,9 @@ class FeedService:
         self.items = ItemCache()
         self._state: SiteState | None = None
         self.problem: str | None = None  # why the database cannot be served now, if it cannot
+        # A cached version may be older than the state (a re-render failed):
+        # the change check reloads and re-renders even with no new write.
+        self.stale = False
         self._replaced = False  # the file was replaced: no cached signature can be trusted
 
     def set_problem(self, reason: str) -> None:
@@ -82,6 +85,7 @@ class FeedService:
         return replace(state, archive=await load_archive(self.pool, self.settings, now, previous))
 
     async def close(self) -> None:
+        await self.cache.close()
         await self.pool.close()
 
     def _new_pool(self) -> ReadPool:
@@ -116,6 +120,7 @@ class FeedService:
             try:
                 rendered = await self._rerender(document)
             except DatabaseUnavailable:
+                self.stale = True  # the next change check brings it up to date
                 break  # the version in hand is still the best there is
         return rendered
 
@@ -125,7 +130,11 @@ class FeedService:
         while True:
             state = self.state
             body = await document.render(self.pool, self.settings, state)
-            if self.state is state or document.signature(self.state) == document.signature(state):
+            if (
+                self.state is state
+                or not document.exists(self.state)  # gone meanwhile (a removed section, a split month)
+                or document.signature(self.state) == document.signature(state)
+            ):
                 return body, document.signature(state)
 
     async def _rerender(self, document: Document) -> Rendered:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from feedserver.queries import MAX_URL_LENGTH, NewsRow, SitemapRow
 from feedserver.text import uri, xml_safe
+from feedserver.times import local_time
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -32,11 +33,7 @@ def w3c(timestamp: int, tz: ZoneInfo) -> str:
     """A W3C datetime to the second, with the offset of `tz`: 2025-06-16T09:04:00+07:00.
     An offset that is not whole minutes (local mean time, before a zone's standard
     time: Jakarta was +07:07:12 until 1924) cannot be written: such a time is in UTC."""
-    moment = datetime.fromtimestamp(timestamp, tz)
-    offset = moment.utcoffset()
-    if offset is not None and offset.total_seconds() % 60:
-        moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="seconds")
+    return local_time(timestamp, tz).isoformat(timespec="seconds")
 
 
 _TWO_DIGITS = [f"{n:02d}" for n in range(60)]

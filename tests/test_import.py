@@ -481,3 +481,26 @@ async def test_nested_slugs_declare_their_parents(db_path: Path, now: datetime, 
             response = await client.get(f"/section/{parent}/feed.json")
             assert response.status_code == 200
             assert [item["url"] for item in response.json()["items"]] == [f"{BASE_URL}/dunia/asia-timur/jepang/deep"]
+
+
+def test_times_beyond_the_calendar_are_bad_records(tmp_path: Path, db_path: Path, now: datetime) -> None:
+    """Year 9999 at -12:00 is year 10000 in UTC: no format can write it, so the importer says so."""
+    source = tmp_path / "far.jsonl"
+    lines = [
+        {**article("far", now), "published_at": "9999-12-31T23:59:59-12:00"},
+        {**article("early", now), "updated_at": "0001-01-01T00:00:00+07:00"},
+        article("fine", now),
+    ]
+    source.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    assert main(["import", str(source), "--db", str(db_path)]) == 1
+    assert not db_path.exists()  # nothing of the file was written, not even the schema
+
+
+@pytest.mark.parametrize("line", ["[" * 100_000, '{"id": ' + "9" * 5000 + "}"])
+def test_pathological_json_is_one_bad_line(tmp_path: Path, db_path: Path, line: str, capsys: Any) -> None:
+    source = tmp_path / "odd.jsonl"
+    source.write_text(line + "\n", encoding="utf-8")
+    assert main(["import", str(source), "--db", str(db_path)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"{source}:1: json: invalid JSON")
+    assert "Traceback" not in "\n".join(err)
