@@ -20,8 +20,8 @@ visible articles, read from the index by range (queries.range_stats). The
 schema's triggers stamp a UTC hour (sitemap_hours) with a new version on every
 write a sitemap can show, so each reload reads only the stamps past the last
 version seen and recounts only the days they fall in, plus the days in which a
-scheduled article came due. Counts include articles whose URL is on another
-host, which the files leave out: a file holds at most the page size, maybe less.
+scheduled article came due. Counts, like the files, take only articles whose
+URL is on the site's own host (queries.ON_HOST).
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class ArchiveFile:
     stop: int
     after: tuple[int, str] | None
     limit: int
-    count: int  # visible articles in it (those on another host included, so an upper bound of its URLs)
+    count: int  # visible articles in it whose URL is on the site's host: the URLs its file lists
     lastmod: int  # newest change of a URL in it: the index's <lastmod>
     last_modified: int  # HTTP Last-Modified: also moved by removals, so it never goes back
     signature: tuple[object, ...]

@@ -1,6 +1,6 @@
 """HTTP for cached documents: conditional GET, gzip negotiation, HEAD, raw ASGI sends.
 
-Used both by the Starlette routes and by the hit fast path (fastpath.py), so
+Used both by the Starlette routes and by the hit fast path (app.CacheFastPath), so
 a hit and a miss answer with the same headers. Rules follow RFC 9110: If-None-Match
 is a list compared weakly and wins over If-Modified-Since; a 304 carries only the
 cache headers; If-Modified-Since is ignored when malformed or in the future.
@@ -14,14 +14,6 @@ from email.utils import parsedate_to_datetime
 from starlette.types import Receive, Scope, Send
 
 from feedserver.cache import Rendered
-
-
-def header(scope: Scope, name: bytes) -> bytes | None:
-    """The first value of a request header (names in ASGI are lower-case)."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
 
 
 def etag_matches(if_none_match: bytes, rendered: Rendered) -> bool:
