@@ -20,8 +20,8 @@ import logging
 
 import aiosqlite
 
-from feedserver.db import DatabaseUnavailable, FileIdentity, connect_reader, schema_problem
-from feedserver.queries import data_version, schema_version
+from feedserver.db import DatabaseUnavailable, FileIdentity, connect_reader
+from feedserver.queries import data_version
 from feedserver.service import FeedService
 
 logger = logging.getLogger("feedserver.changes")
@@ -144,9 +144,7 @@ class ChangeWatcher:
         if not changed and not service.problem:
             return False
         self._pending = True
-        problem = schema_problem(await schema_version(service.pool), path)
-        if problem:
-            raise DatabaseUnavailable(problem)
+        await service.pool.check_schema()
         state = await service.load_state(now)
         service.stale = False  # cleared before: a render that fails during apply sets it again
         await service.apply_state(state)

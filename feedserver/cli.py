@@ -13,7 +13,7 @@ from pathlib import Path
 
 from feedserver import __version__
 from feedserver.config import CONFIG_ENV, SETTINGS_BY_KEY, ConfigError, Settings, load_settings
-from feedserver.db import SCHEMA_VERSION, DatabaseUnavailable, init_db, read_only_uri
+from feedserver.db import DatabaseUnavailable, init_db, read_only_uri, schema_problem
 from feedserver.importer import import_records, read_lines
 
 DEMO_DATABASE = Path("feedserver-demo.sqlite")
@@ -101,9 +101,7 @@ def check_database(settings: Settings) -> str | None:
             conn.close()
     except sqlite3.Error as exc:
         return f"database {path} cannot be read: {exc}"
-    if version != SCHEMA_VERSION:
-        return f"database {path} has schema version {version}; this server reads version {SCHEMA_VERSION}"
-    return None
+    return schema_problem(version, path)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

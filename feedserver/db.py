@@ -70,7 +70,7 @@ def init_db(path: Path) -> int:
 def schema_problem(version: int, path: Path) -> str | None:
     """Why a database of this schema version cannot be served, or None."""
     if version == 0:
-        return f"database {path} has no feedserver schema (run feedserver init-db)"
+        return f"database {path} has no feedserver schema (schema version 0; run feedserver init-db)"
     if version > SCHEMA_VERSION:
         return f"database {path} has schema version {version}; this server supports up to {SCHEMA_VERSION}"
     if version < SCHEMA_VERSION:

@@ -377,11 +377,6 @@ async def news_rows(
     return [NewsRow(*row) for row in rows]
 
 
-async def schema_version(pool: ReadPool) -> int:
-    rows = await pool.fetchall("PRAGMA user_version")
-    return int(rows[0][0])
-
-
 async def data_version(conn: aiosqlite.Connection) -> int:
     """PRAGMA data_version: changes when another connection commits (same connection only)."""
     rows = list(await conn.execute_fetchall("PRAGMA data_version"))
