@@ -52,8 +52,16 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await watcher.connect()
-        await service.open()
+        try:
+            await watcher.connect()
+            await service.open()
+        except BaseException as exc:
+            # Close what was opened: aiosqlite's threads are not daemons, and one
+            # left open keeps a process whose start failed from ever exiting.
+            logger.error("cannot start: %s", exc)
+            await watcher.stop()
+            await service.close()
+            raise
         if watch:
             watcher.run_in_background()
         logger.info("serving %s from %s", settings.base_url, settings.database_path)

@@ -145,6 +145,10 @@ def make_rendered(
 Renderer = Callable[[], Awaitable[tuple[Body, Hashable]]]
 
 
+class Discarded(Exception):
+    """The document ceased to exist while it rendered: its version was not kept."""
+
+
 class DocumentCache:
     """Rendered documents by URL path, least recently rendered dropped first.
 
@@ -179,22 +183,24 @@ class DocumentCache:
     def discard(self, key: str) -> None:
         self.entries.pop(key, None)
 
-    async def get_or_render(self, key: str, render: Renderer) -> Rendered:
+    async def get_or_render(self, key: str, render: Renderer, keep: Callable[[], bool] | None = None) -> Rendered:
         """The cached version, or one render shared by every concurrent caller."""
         entry = self.entries.get(key)
         if entry is not None:
             return entry
-        return await self.render(key, render)
+        return await self.render(key, render, keep)
 
-    async def render(self, key: str, render: Renderer) -> Rendered:
-        """Render `key` now (joining a render already under way) and store it.
+    async def render(self, key: str, render: Renderer, keep: Callable[[], bool] | None = None) -> Rendered:
+        """Render `key` now (joining a render already under way) and store it,
+        unless `keep()` says, once the version is ready, that the document no
+        longer exists: then raise Discarded and store nothing.
 
         The render runs as its own task, so a caller that goes away (a client
         disconnecting) does not cancel it for the others waiting on it.
         """
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.create_task(self._render(key, render), name=f"render {key}")
+            task = asyncio.create_task(self._render(key, render, keep), name=f"render {key}")
             self._inflight[key] = task
             task.add_done_callback(lambda done: self._finished(key, done))
         return await asyncio.shield(task)
@@ -205,7 +211,7 @@ class DocumentCache:
         if not task.cancelled():
             task.exception()  # retrieved here, so an error nobody awaited is not logged as lost
 
-    async def _render(self, key: str, render: Renderer) -> Rendered:
+    async def _render(self, key: str, render: Renderer, keep: Callable[[], bool] | None) -> Rendered:
         self.renders += 1
         body, signature = await render()
         self.compressions += 1
@@ -213,6 +219,9 @@ class DocumentCache:
         entry = await asyncio.to_thread(
             make_rendered, body, signature, self.cache_control, self.gzip_level, self.identity_max_bytes, encoded
         )
+        if keep is not None and not keep():
+            self.entries.pop(key, None)
+            raise Discarded(key)
         self.entries[key] = entry
         self.entries.move_to_end(key)
         while len(self.entries) > self.max_entries:

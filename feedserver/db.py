@@ -19,9 +19,29 @@ from urllib.parse import quote
 
 import aiosqlite
 
-SCHEMA_VERSION = 1
+from feedserver.listing import sitemap_url_length
+from feedserver.rejects import RejectedRows
+
+SCHEMA_VERSION = 2
+# The oldest version the server still reads (until init-db migrates it): a
+# version-1 database lacks what version 2 added (sections.implied, the
+# triggers that refuse bad rows), and the server reads it as if every section
+# were declared explicitly (see the README's database contract).
+OLDEST_READABLE_VERSION = 1
 # Forward migrations: MIGRATIONS[n] takes a database from version n to n + 1.
-MIGRATIONS: dict[int, str] = {}
+# Each does what `CREATE ... IF NOT EXISTS` cannot (new columns, triggers whose
+# body changed); init-db then runs schema.sql, which adds the new triggers and
+# indexes, all in the same transaction.
+MIGRATIONS: dict[int, str] = {
+    # Version 2: sections an article only implies are marked (and shown once
+    # live); a declaration moves no date; INSERT OR REPLACE stamps the row it
+    # replaces; rows that break the contract are refused.
+    1: """
+ALTER TABLE sections ADD COLUMN implied INTEGER NOT NULL DEFAULT 0;
+DROP TRIGGER IF EXISTS articles_declare_section;
+DROP TRIGGER IF EXISTS articles_declare_section_on_publish;
+""",
+}
 
 
 class DatabaseUnavailable(Exception):
@@ -60,14 +80,11 @@ def init_db(path: Path) -> int:
             raise DatabaseUnavailable(
                 f"{path} has schema version {version}; this feedserver knows up to {SCHEMA_VERSION}: upgrade it"
             )
-        if version == 0:
-            conn.executescript(f"BEGIN IMMEDIATE;\n{schema_sql()}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;")
-            version = SCHEMA_VERSION
-        while version < SCHEMA_VERSION:
+        if version < SCHEMA_VERSION:
+            steps = "".join(MIGRATIONS[step] for step in range(version, SCHEMA_VERSION)) if version else ""
             conn.executescript(
-                f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nPRAGMA user_version = {version + 1};\nCOMMIT;"
+                f"BEGIN IMMEDIATE;\n{steps}\n{schema_sql()}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
             )
-            version += 1
         return SCHEMA_VERSION
     finally:
         conn.close()
@@ -79,7 +96,7 @@ def schema_problem(version: int, path: Path) -> str | None:
         return f"database {path} has no feedserver schema (schema version 0; run feedserver init-db)"
     if version > SCHEMA_VERSION:
         return f"database {path} has schema version {version}; this server supports up to {SCHEMA_VERSION}"
-    if version < SCHEMA_VERSION:
+    if version < OLDEST_READABLE_VERSION:
         return f"database {path} has schema version {version}; run feedserver init-db to migrate it"
     return None
 
@@ -101,6 +118,8 @@ async def prepare_connection(conn: aiosqlite.Connection, busy_timeout: float) ->
     """
     await conn.execute("PRAGMA query_only = 1")
     await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    # The sitemap queries count URLs with the writer's own rule (queries.ON_HOST).
+    await conn.create_function("sitemap_url_length", 1, sitemap_url_length, deterministic=True)
     deadline = [0.0]
 
     def progress() -> int:
@@ -156,13 +175,17 @@ class _Reader:
 class ReadPool:
     """A few read-only aiosqlite connections, opened once, used one query at a time each."""
 
-    def __init__(self, path: Path, size: int, query_timeout: float, busy_timeout: float) -> None:
+    def __init__(
+        self, path: Path, size: int, query_timeout: float, busy_timeout: float, rejects: RejectedRows | None = None
+    ) -> None:
         self.path = path
+        self.rejects = rejects or RejectedRows()  # rows left out of what is served (feedserver.rejects)
         self.size = size
         self.query_timeout = query_timeout
         self.busy_timeout = busy_timeout
         self._idle: asyncio.Queue[_Reader] = asyncio.Queue()
         self._all: list[_Reader] = []
+        self.schema_version = SCHEMA_VERSION  # read by check_schema: the queries adapt to an older one
         self.queries = 0  # counted so tests can prove a warm request does no database I/O
 
     async def open(self) -> None:
@@ -187,9 +210,11 @@ class ReadPool:
     async def check_schema(self) -> None:
         """Raise DatabaseUnavailable unless the schema version is the one this server reads."""
         rows = await self.fetchall("PRAGMA user_version")
-        problem = schema_problem(int(rows[0][0]), self.path)
+        version = int(rows[0][0])
+        problem = schema_problem(version, self.path)
         if problem:
             raise DatabaseUnavailable(problem)
+        self.schema_version = version
 
     async def close(self) -> None:
         readers, self._all = self._all, []

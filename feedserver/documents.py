@@ -21,6 +21,7 @@ from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
 from feedserver.queries import articles_by_pk, newest_article_keys
 from feedserver.state import SiteState
+from feedserver.text import is_blank
 from feedserver.xmlfeeds import render_atom, render_rss
 
 MEDIA_TYPES = {
@@ -78,11 +79,18 @@ class FeedDocument:
         rows = await articles_by_pk(pool, missing, state.now, settings["feeds.full_content"])
 
         def write() -> bytes:  # runs in the cache's worker thread, with gzip and hashing
-            feed_items = [
-                entry if not isinstance(entry, int) else items.build(rows[entry], settings, state.sections)
-                for entry in built
-                if not isinstance(entry, int) or entry in rows  # gone since the first query: leave it out
-            ]
+            feed_items = []
+            for entry in built:
+                if isinstance(entry, int):
+                    if entry not in rows:
+                        continue  # gone since the first query: leave it out
+                    item = items.build(rows[entry], settings, state.sections)
+                    if is_blank(item.title):
+                        pool.rejects.report("articles", rows[entry].id, "title is blank: left out of the feeds")
+                else:
+                    item = entry
+                if not is_blank(item.title):
+                    feed_items.append(item)
             return WRITERS[self.fmt](build_feed(self.scope, self.fmt, feed_items, state, settings))
 
         return Body(write, self.scope.last_modified(state), MEDIA_TYPES[self.fmt])

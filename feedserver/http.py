@@ -9,6 +9,7 @@ cache headers; If-Modified-Since is ignored when malformed or in the future.
 from __future__ import annotations
 
 import functools
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 from starlette.types import Receive, Scope, Send
@@ -16,23 +17,33 @@ from starlette.types import Receive, Scope, Send
 from feedserver.cache import Rendered
 
 
-def etag_matches(if_none_match: bytes, rendered: Rendered) -> bool:
-    """Weak comparison (RFC 9110 13.1.2) against either encoding's ETag."""
+def matching_etag(if_none_match: bytes, rendered: Rendered, selected: str) -> str | None:
+    """The ETag If-None-Match names, by weak comparison (RFC 9110 13.1.2) against
+    either coding's, or None. A client holding the identity bytes may ask with
+    gzip now: its copy is still current, and the 304 names the copy it answers
+    for (a 304 updates the stored response's headers, RFC 9110 15.4.5), never the
+    other coding's, which would pair its bytes with another ETag. `*` answers
+    for the `selected` coding."""
     text = if_none_match.decode("latin-1").strip()
     if text == "*":
-        return True
+        return selected
     for candidate in text.split(","):
         tag = candidate.strip()
         if tag.startswith("W/"):
             tag = tag[2:]
         if tag == rendered.etag or tag == rendered.gzip_etag:
-            return True
-    return False
+            return tag
+    return None
 
 
 def not_modified_since(if_modified_since: bytes, rendered: Rendered, now: float) -> bool:
     try:
-        since = parsedate_to_datetime(if_modified_since.decode("latin-1")).timestamp()
+        moment = parsedate_to_datetime(if_modified_since.decode("latin-1"))
+        if moment.tzinfo is None:
+            # asctime() form (RFC 9110 5.6.7) carries no zone and is in GMT;
+            # a naive datetime would be read in the server's local time.
+            moment = moment.replace(tzinfo=UTC)
+        since = moment.timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return False  # malformed: ignore it (RFC 9110 13.1.3)
     if since > now:
@@ -80,13 +91,15 @@ async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float
                 accept_encoding = bytes(value)
         elif key == b"if-modified-since" and if_modified_since is None:
             if_modified_since = bytes(value)
+    use_gzip = accept_encoding is not None and _accepts_gzip(accept_encoding)
+    selected = rendered.gzip_etag if use_gzip else rendered.etag
+    etag: str | None = selected
     if if_none_match is not None:
-        fresh = etag_matches(if_none_match, rendered)
+        etag = matching_etag(if_none_match, rendered, selected)
+        fresh = etag is not None
     else:
         fresh = if_modified_since is not None and not_modified_since(if_modified_since, rendered, now)
-    use_gzip = accept_encoding is not None and _accepts_gzip(accept_encoding)
-    if fresh:
-        etag = rendered.gzip_etag if use_gzip else rendered.etag
+    if fresh and etag is not None:
         headers = [*rendered.not_modified_headers, (b"etag", etag.encode())]
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})

@@ -19,9 +19,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from feedserver.db import init_db, open_for_writing
+from feedserver.listing import SECTION_SLUG
 from feedserver.times import EARLIEST, LATEST
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*(?:/[a-z0-9]+(?:[-_][a-z0-9]+)*)*$")
+SLUG_RE = re.compile(rf"^{SECTION_SLUG}$")
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 STATUSES = ("published", "draft", "deleted")
 MAX_ID_LENGTH = 200
@@ -397,19 +398,23 @@ def write(conn: sqlite3.Connection, result: ImportResult) -> None:
     try:
         for section in result.sections:
             conn.execute(
+                # A section record declares it: it exists from now on, even while
+                # empty (`implied` 0), and a section an article implied becomes declared.
                 "INSERT INTO sections (slug, title, description) VALUES (?, ?, ?) "
                 "ON CONFLICT (slug) DO UPDATE SET title = excluded.title, description = excluded.description, "
-                "changed_at = max(changed_at, CAST(strftime('%s', 'now') AS INTEGER)) "
-                "WHERE title IS NOT excluded.title OR description IS NOT excluded.description",
+                "implied = 0, changed_at = max(changed_at, CAST(strftime('%s', 'now') AS INTEGER)) "
+                "WHERE title IS NOT excluded.title OR description IS NOT excluded.description OR implied <> 0",
                 (section.slug, section.title, section.description),
             )
         # A nested slug implies its parents: declare the missing ones (titled
         # from their slug, as the schema's trigger does for an undeclared
         # section), so /section/<parent>/feed.rss exists for every subsection.
+        # Implied, as the trigger's are: such a parent shows once something
+        # under it does, so an embargoed article does not announce it.
         slugs = {s.slug for s in result.sections} | {a.section for a in result.articles if a.status == "published"}
         for slug in sorted({"/".join(s.split("/")[:n]) for s in slugs for n in range(1, s.count("/") + 1)}):
             conn.execute(
-                "INSERT OR IGNORE INTO sections (slug, title) VALUES (?, ?)",
+                "INSERT OR IGNORE INTO sections (slug, title, implied) VALUES (?, ?, 1)",
                 (slug, slug.rsplit("/", 1)[-1].replace("-", " ")),
             )
         placeholders = ", ".join("?" for _ in ARTICLE_COLUMNS)

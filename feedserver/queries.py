@@ -15,10 +15,19 @@ import aiosqlite
 import orjson
 
 from feedserver.db import ReadPool
-from feedserver.listing import MAX_URL_LENGTH
+from feedserver.listing import ALWAYS_SHORT_BYTES, MAX_URL_LENGTH
 
 # Deleted and draft articles, and those scheduled for later, never leave here.
-VISIBLE = "a.status = 'published' AND a.published_at <= :now"
+# Nor does a publish time that is not whole seconds (a CMS that wrote
+# '2026-11-30 08:00:00' or a REAL; schema version 2 refuses both): a TEXT sorts
+# after every number, so `<= :now` already leaves it out, and typeof() the REAL.
+VISIBLE = "a.status = 'published' AND a.published_at <= :now AND typeof(a.published_at) = 'integer'"
+# An article's update time as the server reads it: a REAL is cut to whole
+# seconds, and anything else (TEXT, NULL) is read as its publish time.
+UPDATED_AT = (
+    "CASE typeof(a.updated_at) WHEN 'integer' THEN a.updated_at WHEN 'real' THEN CAST(a.updated_at AS INTEGER) "
+    "ELSE a.published_at END"
+)
 
 
 @dataclass(frozen=True)
@@ -54,9 +63,9 @@ class ArticleRow:
 
 
 ARTICLE_SELECT = (
-    "a.pk, a.id, a.url, a.section, a.title, a.summary, a.content_html, a.published_at, a.updated_at, "
+    f"a.pk, a.id, a.url, a.section, a.title, a.summary, a.content_html, a.published_at, {UPDATED_AT}, "
     "a.image_url, a.image_caption, a.image_credit, a.image_width, a.image_height, a.image_type, "
-    "a.source, a.language, a.reading_time_minutes, a.revision, "
+    "a.source, a.language, a.reading_time_minutes, a.revision, typeof(a.updated_at) = 'integer', "
     # Authors and tags in order, in the same query: one round trip per feed.
     "(SELECT json_group_array(json_array(name, url, email)) FROM (SELECT au.name, au.url, au.email "
     " FROM article_authors aa JOIN authors au ON au.pk = aa.author_pk WHERE aa.article_pk = a.pk "
@@ -65,6 +74,26 @@ ARTICLE_SELECT = (
     " WHERE at.article_pk = a.pk ORDER BY at.position)) AS tags_json"
 )
 SUMMARY_SELECT = ARTICLE_SELECT.replace("a.content_html", "'' AS content_html")
+
+
+def as_text(value: object) -> str:
+    """A TEXT column as the CMS may have filled it: NULL, a number or a BLOB read as text."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def as_int(value: object, default: int = 0) -> int:
+    """An INTEGER column the CMS may have filled with something else (read as `default`)."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value == value and abs(value) < 2**63:
+        return int(value)
+    return default
 
 
 class SectionRow(NamedTuple):
@@ -76,28 +105,53 @@ class SectionRow(NamedTuple):
     changed_at: int  # newest write touching a public article (schema triggers)
     newest_published: int | None  # publish time of its newest visible article
     revision: int  # bumped by every such write: changed_at has whole seconds (schema triggers)
+    implied: bool  # declared by the triggers from an article's slug (schema version 2)
 
 
 async def section_rows(pool: ReadPool, now: int) -> list[SectionRow]:
     """Each section's change stamp and its newest visible publish time."""
+    implied = "s.implied" if pool.schema_version >= 2 else "0"  # version 1: every section was declared
     rows = await pool.fetchall(
         "SELECT s.slug, s.title, s.description, s.changed_at, "
         f"(SELECT a.published_at FROM articles a WHERE a.section = s.slug AND {VISIBLE} "
-        " ORDER BY a.published_at DESC LIMIT 1), s.revision "
+        f" ORDER BY a.published_at DESC LIMIT 1), s.revision, {implied} "
         "FROM sections s",
         {"now": now},
     )
-    return [SectionRow(row[0], row[1], row[2], int(row[3]), row[4], int(row[5])) for row in rows]
+    return [
+        SectionRow(
+            as_text(row[0]),
+            as_text(row[1]),
+            as_text(row[2]),
+            as_int(row[3]),
+            row[4],
+            as_int(row[5]),
+            bool(as_int(row[6])),
+        )
+        for row in rows
+    ]
 
 
 async def next_publish_at(pool: ReadPool, now: int) -> int | None:
     """The earliest publish time of a published article still in the future."""
     upcoming = await pool.fetchall(
         "SELECT a.published_at FROM articles a WHERE a.status = 'published' AND a.published_at > :now "
-        "ORDER BY a.published_at LIMIT 1",
+        "AND typeof(a.published_at) = 'integer' ORDER BY a.published_at LIMIT 1",
         {"now": now},
     )
     return int(upcoming[0][0]) if upcoming else None
+
+
+async def untimed_articles(pool: ReadPool, latest: int, limit: int = 100) -> list[tuple[str, str]]:
+    """(id, type) of published articles whose publish time is not a number (a TEXT
+    date, a BLOB): VISIBLE leaves them out; these are the ones to report. They sort
+    after every number, so this reads only them (and any past `latest`)."""
+    rows = await pool.fetchall(
+        "SELECT a.id, typeof(a.published_at) FROM articles a WHERE a.status = 'published' "
+        "AND a.published_at > :latest AND typeof(a.published_at) NOT IN ('integer', 'real') LIMIT :limit",
+        {"latest": latest, "limit": limit},
+    )
+    return [(as_text(row[0]), str(row[1])) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -114,7 +168,7 @@ class ArticleKey:
 async def newest_article_keys(pool: ReadPool, sections: Sequence[str] | None, now: int, limit: int) -> list[ArticleKey]:
     """The newest visible articles of the given sections (None: the whole site), newest
     first, equal publish times by id descending."""
-    columns = "a.pk, a.id, a.section, a.revision, a.updated_at, a.published_at"
+    columns = f"a.pk, a.id, a.section, a.revision, {UPDATED_AT} AS updated_at, a.published_at"
     order = "ORDER BY a.published_at DESC, a.id DESC LIMIT :limit"
     params: dict[str, object] = {"now": now, "limit": limit}
     if sections is None:
@@ -149,14 +203,37 @@ async def articles_by_pk(pool: ReadPool, pks: Sequence[int], now: int, with_cont
     rows = await pool.fetchall(
         f"SELECT {columns} FROM articles a NOT INDEXED WHERE a.pk IN ({marks}) AND {VISIBLE}", params
     )
-    return {
-        row[0]: ArticleRow(
-            *row[:-2],
-            authors=tuple(AuthorRow(*author) for author in orjson.loads(row[-2])),
-            tags=tuple(orjson.loads(row[-1])),
+    found = {}
+    for row in rows:
+        if not row[-3]:
+            pool.rejects.report("articles", row[1], "updated_at is not whole seconds: read as published_at")
+        image_url, image_caption, image_credit = (None if v is None else as_text(v) for v in row[9:12])
+        source, language = (None if v is None else as_text(v) for v in row[15:17])
+        image_type = None if row[14] is None else as_text(row[14])
+        found[row[0]] = ArticleRow(
+            pk=row[0],
+            id=as_text(row[1]),
+            url=as_text(row[2]),
+            section=as_text(row[3]),
+            title=as_text(row[4]),
+            summary=as_text(row[5]),
+            content_html=as_text(row[6]),
+            published_at=row[7],
+            updated_at=row[8],
+            image_url=image_url,
+            image_caption=image_caption,
+            image_credit=image_credit,
+            image_width=row[12] if isinstance(row[12], int) else None,
+            image_height=row[13] if isinstance(row[13], int) else None,
+            image_type=image_type,
+            source=source,
+            language=language,
+            reading_time_minutes=max(1, as_int(row[17], 1)),
+            revision=as_int(row[18]),
+            authors=tuple(AuthorRow(*map(as_text, author)) for author in orjson.loads(row[-2])),
+            tags=tuple(as_text(tag) for tag in orjson.loads(row[-1])),
         )
-        for row in rows
-    }
+    return found
 
 
 # --- sitemaps -----------------------------------------------------------------
@@ -165,11 +242,15 @@ async def articles_by_pk(pool: ReadPool, pks: Sequence[int], now: int, with_cont
 # sitemaps come from the index alone, a page at a time in index order.
 
 # A sitemap lists only URLs on its own origin, and none longer than sitemap.xsd
-# allows: counted here with the rule the writer applies (feedserver.listing), so no
-# file the index lists is empty. The prefix test is a range of the binary
-# collation, and the length that of the UTF-8 bytes: both far cheaper per index
-# entry than substr() and length().
-ON_HOST = f"a.url >= :origin AND a.url < :origin_end AND length(CAST(a.url AS BLOB)) <= {MAX_URL_LENGTH}"
+# allows once percent-encoded: counted here with the rule the writer applies
+# (feedserver.listing), so no file the index lists is empty. The prefix test is
+# a range of the binary collation, and the length first that of the UTF-8 bytes:
+# both far cheaper per index entry than substr() and length(); only a URL too
+# long to be surely short costs a call of listing.sitemap_url_length.
+ON_HOST = (
+    f"a.url >= :origin AND a.url < :origin_end AND (length(CAST(a.url AS BLOB)) <= {ALWAYS_SHORT_BYTES} "
+    f"OR sitemap_url_length(a.url) <= {MAX_URL_LENGTH})"
+)
 
 
 def _on_host(origin: str) -> dict[str, object]:
@@ -179,7 +260,7 @@ def _on_host(origin: str) -> dict[str, object]:
 
 PUBLISHED_IN = (
     "a.status = 'published' AND a.published_at >= :start AND a.published_at < :stop AND a.published_at <= :now "
-    f"AND {ON_HOST}"
+    f"AND typeof(a.published_at) = 'integer' AND {ON_HOST}"
 )
 
 
@@ -245,7 +326,7 @@ async def range_stats(pool: ReadPool, ranges: Sequence[tuple[int, int]], now: in
         rows = await pool.fetchall(
             f"WITH r(start, stop) AS (VALUES {', '.join(values)}) SELECT r.start, r.stop, "
             f"(SELECT count(*) FROM articles a WHERE {where}), "
-            f"(SELECT max(max(a.updated_at, a.published_at)) FROM articles a WHERE {where}) FROM r",
+            f"(SELECT max(max({UPDATED_AT}, a.published_at)) FROM articles a WHERE {where}) FROM r",
             params,
         )
         stats.extend(RangeStats(int(row[0]), int(row[1]), int(row[2]), row[3]) for row in rows)
@@ -283,11 +364,11 @@ async def sitemap_rows(
         params["after_at"], params["after_id"] = after
         params["start"] = max(start, after[0])
     rows = await pool.fetchall(
-        "SELECT a.published_at, a.id, a.url, a.updated_at, a.image_url FROM articles a "
+        f"SELECT a.published_at, a.id, a.url, {UPDATED_AT}, a.image_url FROM articles a "
         f"WHERE {PUBLISHED_IN}{keyset} ORDER BY a.published_at, a.id LIMIT :limit",
         params,
     )
-    return [SitemapRow(*row) for row in rows]
+    return [SitemapRow(row[0], row[1], row[2], row[3], None if row[4] is None else as_text(row[4])) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -348,7 +429,9 @@ async def news_rows(
         "ORDER BY a.published_at DESC, a.id DESC LIMIT :limit",
         params,
     )
-    return [NewsRow(*row) for row in rows]
+    return [
+        NewsRow(row[0], row[1], row[2], as_text(row[3]), None if row[4] is None else as_text(row[4])) for row in rows
+    ]
 
 
 async def data_version(conn: aiosqlite.Connection) -> int:

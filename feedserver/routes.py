@@ -10,10 +10,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from feedserver.cache import Discarded
 from feedserver.db import DatabaseUnavailable
 from feedserver.documents import Document, FeedDocument, HomeDocument
 from feedserver.feeds import EXTENSIONS, FeedScope
 from feedserver.http import RenderedResponse
+from feedserver.listing import SECTION_SLUG
 from feedserver.openapi import OpenAPISchema
 from feedserver.service import FeedService
 from feedserver.sitemaps import (
@@ -24,9 +26,7 @@ from feedserver.sitemaps import (
     SitemapIndexDocument,
 )
 
-SECTION_PATH = re.compile(
-    r"^(?P<slug>[a-z0-9]+(?:[-_][a-z0-9]+)*(?:/[a-z0-9]+(?:[-_][a-z0-9]+)*)*)/feed\.(?P<fmt>rss|atom|json)$"
-)
+SECTION_PATH = re.compile(rf"^(?P<slug>{SECTION_SLUG})/feed\.(?P<fmt>rss|atom|json)$")
 RETRY_AFTER_SECONDS = 30
 SECTIONS_SITEMAP = re.compile(r"^sections(?:-(?P<page>[2-9]|[1-9][0-9]{1,5}))?$")
 ARTICLES_SITEMAP = re.compile(r"^articles-[0-9]{4}-[0-9]{2}(?:-[0-9]{2}(?:-[1-9][0-9]{0,5})?)?$")
@@ -47,6 +47,8 @@ async def serve_document(request: Request, document: Document) -> Response | Ren
         if cached is None and service.problem:
             raise DatabaseUnavailable(service.problem)
         rendered = cached or await service.serve(document)
+    except Discarded:
+        raise HTTPException(404, "Not found: it was removed while it was being prepared.") from None
     except DatabaseUnavailable:
         # Cached documents are still served (stale-if-error); one never
         # rendered cannot be, until the database is back.
@@ -92,9 +94,18 @@ async def healthz(request: Request) -> Response:
             # A CMS write in progress is a delay, not a fault (cached copies are
             # served meanwhile); every server reads the same file, so failing
             # here would take them all out of rotation at once.
-            return PlainTextResponse(f"ok (waiting: {exc})\n", headers={"Cache-Control": "no-store"})
+            return PlainTextResponse(
+                f"ok (waiting: {exc}){_left_out(service)}\n", headers={"Cache-Control": "no-store"}
+            )
         return PlainTextResponse(f"unavailable: {exc}\n", status_code=503, headers={"Cache-Control": "no-store"})
-    return PlainTextResponse("ok\n", headers={"Cache-Control": "no-store"})
+    return PlainTextResponse(f"ok{_left_out(service)}\n", headers={"Cache-Control": "no-store"})
+
+
+def _left_out(service: FeedService) -> str:
+    """Rows the CMS wrote that break the contract are served around, not a fault:
+    still 200, with their count (each is in the log with its id)."""
+    count = service.rejects.count
+    return f" ({count} database row(s) left out: see the log)" if count else ""
 
 
 async def serve_sitemap(request: Request, document: Document) -> Response | RenderedResponse:

@@ -1,4 +1,4 @@
--- feedserver database contract, schema version 1 (PRAGMA user_version = 1).
+-- feedserver database contract, schema version 2 (PRAGMA user_version = 2).
 --
 -- The CMS writes this database; feedserver only reads it. Times are whole
 -- seconds since the Unix epoch (UTC), so they sort and compare correctly
@@ -7,7 +7,9 @@
 -- The triggers at the end are part of the contract: they keep
 -- `sections.changed_at`, `sections.revision` and `articles.revision` current
 -- for every writer, so the server can tell which feeds a write affects
--- without reading them.
+-- without reading them. Other triggers refuse rows that break the contract
+-- (a time that is not whole seconds, a blank title, a slug no URL can hold),
+-- whoever writes them: see "Refused writes" below.
 
 CREATE TABLE IF NOT EXISTS sections (
     slug        TEXT PRIMARY KEY,            -- path such as 'berita/tiongkok'; the parent is 'berita'
@@ -15,8 +17,10 @@ CREATE TABLE IF NOT EXISTS sections (
     description TEXT NOT NULL DEFAULT '',
     changed_at  INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),
                                               -- newest write that touched a public article here; never decreases
-    revision    INTEGER NOT NULL DEFAULT 0  -- bumped with changed_at by every such write: two writes
+    revision    INTEGER NOT NULL DEFAULT 0, -- bumped with changed_at by every such write: two writes
                                               -- within one second share a changed_at, never a revision
+    implied     INTEGER NOT NULL DEFAULT 0  -- 1: declared by the triggers from an article's slug, not by
+                                              -- a writer; such a section exists only once an article in it is live
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS articles (
@@ -97,14 +101,17 @@ CREATE TABLE IF NOT EXISTS article_tags (
 
 -- An article may name a section nobody declared: declare it from its slug.
 -- Only a published article does so: a draft in a new section must not put the
--- section's name on the front page before its time. (NOT EXISTS, not OR IGNORE:
--- inside an upsert the outer statement's conflict handling would override it.)
+-- section's name on the front page before its time. The section is marked
+-- `implied`: the server shows it only once an article in it is live, so an
+-- embargoed article does not announce its section either. (NOT EXISTS, not OR
+-- IGNORE: inside an upsert the outer statement's conflict handling would
+-- override it.)
 CREATE TRIGGER IF NOT EXISTS articles_declare_section
 BEFORE INSERT ON articles
 WHEN NEW.status = 'published'
 BEGIN
-    INSERT INTO sections (slug, title)
-    SELECT NEW.section, replace(substr(NEW.section, length(rtrim(NEW.section, replace(NEW.section, '/', ''))) + 1), '-', ' ')
+    INSERT INTO sections (slug, title, implied)
+    SELECT NEW.section, replace(substr(NEW.section, length(rtrim(NEW.section, replace(NEW.section, '/', ''))) + 1), '-', ' '), 1
     WHERE NOT EXISTS (SELECT 1 FROM sections WHERE slug = NEW.section);
 END;
 
@@ -112,9 +119,44 @@ CREATE TRIGGER IF NOT EXISTS articles_declare_section_on_publish
 BEFORE UPDATE OF status, section ON articles
 WHEN NEW.status = 'published'
 BEGIN
-    INSERT INTO sections (slug, title)
-    SELECT NEW.section, replace(substr(NEW.section, length(rtrim(NEW.section, replace(NEW.section, '/', ''))) + 1), '-', ' ')
+    INSERT INTO sections (slug, title, implied)
+    SELECT NEW.section, replace(substr(NEW.section, length(rtrim(NEW.section, replace(NEW.section, '/', ''))) + 1), '-', ' '), 1
     WHERE NOT EXISTS (SELECT 1 FROM sections WHERE slug = NEW.section);
+END;
+
+-- Declaring a section moves no feed's date: a new section's changed_at starts
+-- at 0, and only writes to public articles move it (below).
+CREATE TRIGGER IF NOT EXISTS sections_declared_undated
+AFTER INSERT ON sections
+WHEN NEW.revision = 0 AND NEW.changed_at <> 0
+BEGIN
+    UPDATE sections SET changed_at = 0 WHERE slug = NEW.slug;
+END;
+
+-- INSERT OR REPLACE deletes the old row without running the DELETE triggers
+-- (unless the writer enabled recursive_triggers): treat the row it is about to
+-- replace as deleted here, so the section and the sitemap hour the article
+-- leaves are stamped. An upsert (INSERT ... ON CONFLICT DO UPDATE) passes here
+-- too; it then runs the UPDATE triggers as well, and one more stamp costs
+-- only a re-render.
+CREATE TRIGGER IF NOT EXISTS articles_replaced
+BEFORE INSERT ON articles
+WHEN EXISTS (SELECT 1 FROM articles o WHERE (o.id = NEW.id OR o.pk = NEW.pk) AND o.status = 'published'
+             AND (o.section IS NOT NEW.section OR o.status IS NOT NEW.status OR o.published_at IS NOT NEW.published_at
+                  OR o.url IS NOT NEW.url))
+BEGIN
+    UPDATE sections SET changed_at = max(changed_at, CAST(strftime('%s', 'now') AS INTEGER)),
+        revision = revision + 1
+    WHERE slug IN (SELECT o.section FROM articles o WHERE (o.id = NEW.id OR o.pk = NEW.pk)
+                   AND o.status = 'published' AND o.published_at <= CAST(strftime('%s', 'now') AS INTEGER));
+    INSERT INTO sitemap_hours (hour_start, version, changed_at)
+    SELECT o.published_at - ((o.published_at % 3600) + 3600) % 3600,
+           (SELECT coalesce(max(version), 0) + 1 FROM sitemap_hours),
+           CAST(strftime('%s', 'now') AS INTEGER)
+    FROM articles o WHERE (o.id = NEW.id OR o.pk = NEW.pk) AND o.status = 'published'
+        AND typeof(o.published_at) = 'integer'
+    ON CONFLICT (hour_start) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
 END;
 
 -- Every change to an article bumps its revision (the nested UPDATE changes
@@ -237,4 +279,54 @@ BEGIN
             CAST(strftime('%s', 'now') AS INTEGER))
     ON CONFLICT (hour_start) DO UPDATE SET version = excluded.version,
         changed_at = max(changed_at, excluded.changed_at);
+END;
+
+-- Refused writes. A row that breaks the contract is refused whoever writes it,
+-- with a message naming the column (the server also reads around such rows in
+-- a database written before these triggers: see the README's contract).
+-- Times are whole seconds (an INTEGER; a TEXT date or a REAL would sort and
+-- compare wrongly); a title has a visible character; a section slug is a path
+-- of lower-case words joined by '-' or '_', as in its feed URL.
+CREATE TRIGGER IF NOT EXISTS articles_refuse_insert
+BEFORE INSERT ON articles
+BEGIN
+    SELECT RAISE(ABORT, 'articles.published_at must be whole seconds since the epoch (an INTEGER)')
+    WHERE typeof(NEW.published_at) <> 'integer';
+    SELECT RAISE(ABORT, 'articles.updated_at must be whole seconds since the epoch (an INTEGER)')
+    WHERE typeof(NEW.updated_at) <> 'integer';
+    SELECT RAISE(ABORT, 'articles.title must be text with a visible character')
+    WHERE typeof(NEW.title) <> 'text' OR trim(NEW.title, ' ' || char(9, 10, 13)) = '';
+    SELECT RAISE(ABORT, 'articles.section must be a slug such as berita/tiongkok (a-z, 0-9, - _ /)')
+    WHERE typeof(NEW.section) <> 'text' OR NEW.section = '' OR NEW.section GLOB '*[^a-z0-9/_-]*'
+        OR NEW.section GLOB '[/_-]*' OR NEW.section GLOB '*[/_-]' OR NEW.section GLOB '*[/_-][/_-]*';
+END;
+
+CREATE TRIGGER IF NOT EXISTS articles_refuse_update
+BEFORE UPDATE OF published_at, updated_at, title, section ON articles
+BEGIN
+    SELECT RAISE(ABORT, 'articles.published_at must be whole seconds since the epoch (an INTEGER)')
+    WHERE typeof(NEW.published_at) <> 'integer';
+    SELECT RAISE(ABORT, 'articles.updated_at must be whole seconds since the epoch (an INTEGER)')
+    WHERE typeof(NEW.updated_at) <> 'integer';
+    SELECT RAISE(ABORT, 'articles.title must be text with a visible character')
+    WHERE typeof(NEW.title) <> 'text' OR trim(NEW.title, ' ' || char(9, 10, 13)) = '';
+    SELECT RAISE(ABORT, 'articles.section must be a slug such as berita/tiongkok (a-z, 0-9, - _ /)')
+    WHERE typeof(NEW.section) <> 'text' OR NEW.section = '' OR NEW.section GLOB '*[^a-z0-9/_-]*'
+        OR NEW.section GLOB '[/_-]*' OR NEW.section GLOB '*[/_-]' OR NEW.section GLOB '*[/_-][/_-]*';
+END;
+
+CREATE TRIGGER IF NOT EXISTS sections_refuse_insert
+BEFORE INSERT ON sections
+BEGIN
+    SELECT RAISE(ABORT, 'sections.slug must be a slug such as berita/tiongkok (a-z, 0-9, - _ /)')
+    WHERE typeof(NEW.slug) <> 'text' OR NEW.slug = '' OR NEW.slug GLOB '*[^a-z0-9/_-]*'
+        OR NEW.slug GLOB '[/_-]*' OR NEW.slug GLOB '*[/_-]' OR NEW.slug GLOB '*[/_-][/_-]*';
+END;
+
+CREATE TRIGGER IF NOT EXISTS sections_refuse_update
+BEFORE UPDATE OF slug ON sections
+BEGIN
+    SELECT RAISE(ABORT, 'sections.slug must be a slug such as berita/tiongkok (a-z, 0-9, - _ /)')
+    WHERE typeof(NEW.slug) <> 'text' OR NEW.slug = '' OR NEW.slug GLOB '*[^a-z0-9/_-]*'
+        OR NEW.slug GLOB '[/_-]*' OR NEW.slug GLOB '*[/_-]' OR NEW.slug GLOB '*[/_-][/_-]*';
 END;

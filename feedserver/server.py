@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import signal
+import sys
 from types import FrameType
 from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 from feedserver.config import Settings
 
@@ -48,5 +50,13 @@ def run_uvicorn(settings: Settings) -> int:
     """
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _stopped)
-    uvicorn.run("feedserver.app:create_app", factory=True, **uvicorn_options(settings))
+    try:
+        uvicorn.run("feedserver.app:create_app", factory=True, **uvicorn_options(settings))
+    except SystemExit as exc:
+        # The app's start-up failed (the lifespan raised, and logged why): exit 2,
+        # as for any other refused start.
+        if exc.code != STARTUP_FAILURE:
+            raise
+        print("feedserver: could not start (the reason is logged above)", file=sys.stderr)
+        return 2
     return 0

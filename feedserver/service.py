@@ -8,6 +8,7 @@ states, and it re-renders exactly the cached documents whose signature moved.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Hashable
@@ -15,14 +16,19 @@ from dataclasses import replace
 
 from feedserver.archive import load_archive
 from feedserver.body import Body
-from feedserver.cache import DocumentCache, Rendered
+from feedserver.cache import Discarded, DocumentCache, Rendered
 from feedserver.config import Settings
-from feedserver.db import DatabaseUnavailable, ReadPool
+from feedserver.db import SCHEMA_VERSION, DatabaseUnavailable, ReadPool
 from feedserver.documents import Document
 from feedserver.feeds import ItemCache
+from feedserver.rejects import RejectedRows
 from feedserver.state import SiteState, load_site_state
 
 logger = logging.getLogger("feedserver")
+# Renders of one cold document before its version is kept even if a newer state
+# arrived meanwhile (writes landing faster than a render runs); the change check
+# re-renders it then.
+RENDER_ATTEMPTS = 3
 
 
 def cache_control(settings: Settings) -> str:
@@ -37,6 +43,7 @@ class FeedService:
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.clock = clock
+        self.rejects = RejectedRows()  # kept across reopened pools: what /healthz counts
         self.pool = self._new_pool()
         self.cache = DocumentCache(
             settings["cache.max_entries"],
@@ -75,7 +82,19 @@ class FeedService:
 
     async def open(self) -> None:
         await self.pool.open()
+        self._warn_if_old()
         self._state = await self.load_state(self.now())
+
+    def _warn_if_old(self) -> None:
+        if self.pool.schema_version < SCHEMA_VERSION:
+            logger.warning(
+                "database %s has schema version %d; serving it, but it does not refuse rows that break the "
+                "contract, and a section an embargoed article implies shows at once: run feedserver init-db "
+                "to migrate it to version %d",
+                self.pool.path,
+                self.pool.schema_version,
+                SCHEMA_VERSION,
+            )
 
     async def load_state(self, now: int) -> SiteState:
         """Read the site state at `now`. The sitemap archive is brought up to date from
@@ -96,6 +115,7 @@ class FeedService:
             settings["database.readers"],
             settings["database.query_timeout_seconds"],
             settings["database.busy_timeout_seconds"],
+            self.rejects,
         )
 
     async def reopen(self) -> None:
@@ -103,6 +123,7 @@ class FeedService:
         pool = self._new_pool()
         await pool.open()
         old, self.pool = self.pool, pool
+        self._warn_if_old()
         self.items.clear()
         # Signatures are made of the old file's stamps, which a new file can
         # repeat (rebuilt in the same second): re-render every cached document.
@@ -110,36 +131,51 @@ class FeedService:
         await old.close()
 
     async def serve(self, document: Document) -> Rendered:
-        """The current version of `document`, rendered at most once per version."""
+        """The current version of `document`, rendered at most once per version.
+
+        Raises Discarded when the document ceased to exist while it rendered
+        (a removed section): nothing is cached for it then.
+        """
         self.documents.setdefault(document.key, document)
-        rendered = await self.cache.get_or_render(document.key, lambda: self._render(document))
-        # A change check that ran while this version was being written and
-        # compressed found no entry to refresh, and the version it stored is
-        # already stale: bring it up to date now, or it would stay until the
-        # next write.
-        while document.exists(self.state) and rendered.signature != document.signature(self.state):
-            try:
+        rendered = await self.cache.get_or_render(
+            document.key, lambda: self._render(document), keep=lambda: document.exists(self.state)
+        )
+        if not document.exists(self.state):
+            self.cache.discard(document.key)  # a check removed it after the version was stored
+            raise Discarded(document.key)
+        if rendered.signature != document.signature(self.state):
+            # A change check that ran while this version was being written and
+            # compressed found no entry to refresh, and the version it stored is
+            # already stale: bring it up to date once, or leave it to the next
+            # check (never a loop: writes may keep landing faster than renders).
+            with contextlib.suppress(DatabaseUnavailable):  # the version in hand is still the best there is
                 rendered = await self._rerender(document)
-            except DatabaseUnavailable:
+            if document.exists(self.state) and rendered.signature != document.signature(self.state):
                 self.stale = True  # the next change check brings it up to date
-                break  # the version in hand is still the best there is
         return rendered
 
     async def _render(self, document: Document) -> tuple[Body, Hashable]:
-        # Render against the newest state; if a newer one arrived while this
-        # ran, the result may already be stale: render again with it.
-        while True:
+        # Render against the newest state; if a newer one that changes this
+        # document arrived while this ran, render again with it, a few times at
+        # most. The version then kept carries the signature of the state it was
+        # rendered with, so the next change check sees it is stale and renders it.
+        for _ in range(RENDER_ATTEMPTS):
             state = self.state
             body = await document.render(self.pool, self.settings, state)
             if (
                 self.state is state
-                or not document.exists(self.state)  # gone meanwhile (a removed section, a split month)
+                or not document.exists(self.state)  # gone meanwhile: the cache will not keep it (serve)
                 or document.signature(self.state) == document.signature(state)
             ):
-                return body, document.signature(state)
+                break
+        else:
+            self.stale = True
+        return body, document.signature(state)
 
     async def _rerender(self, document: Document) -> Rendered:
-        return await self.cache.render(document.key, lambda: self._render(document))
+        return await self.cache.render(
+            document.key, lambda: self._render(document), keep=lambda: document.exists(self.state)
+        )
 
     async def apply_state(self, state: SiteState) -> int:
         """Adopt a new site state and re-render the cached documents it changed.

@@ -12,16 +12,15 @@ Google News extension.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
-from feedserver.listing import SameHost
+from feedserver.listing import SameHost, sitemap_uri
 from feedserver.queries import NewsRow, SitemapRow
 from feedserver.text import uri, xml_safe
-from feedserver.times import local_time
+from feedserver.times import EARLIEST, LATEST, local_time
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -50,6 +49,9 @@ class W3CFormatter:
         self._dates: dict[int, str] = {}
 
     def __call__(self, timestamp: int) -> str:
+        # Within the years every zone can name (as local_time), and whole seconds:
+        # the digits below are looked up by index.
+        timestamp = min(max(int(timestamp), EARLIEST), LATEST)
         bucket = timestamp // 900
         if bucket not in self._offsets:
             first = datetime.fromtimestamp(bucket * 900, self.tz)
@@ -72,18 +74,9 @@ class W3CFormatter:
         return date + _TWO_DIGITS[hour] + ":" + _TWO_DIGITS[minute] + ":" + _TWO_DIGITS[second] + suffix
 
 
-# A URL made only of characters a URI may hold as they are (no brackets, no
-# spaces, no quotes, ASCII) and with '%' only as an escape: uri() would return it
-# unchanged. Most are like this; the check is 10x cheaper than uri().
-_PLAIN_URI = re.compile(r"[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%]*")
-_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-
-
 def loc(url: str) -> str:
     """A URL as the escaped text of a <loc> (valid as an xsd:anyURI)."""
-    if not _PLAIN_URI.fullmatch(url) or ("%" in url and _STRAY_PERCENT.search(url)):
-        # A '%' that starts no escape is a literal one: an xsd:anyURI needs it as %25.
-        url = _STRAY_PERCENT.sub("%25", uri(url))
+    url = sitemap_uri(url)
     return escape(url, quote=False) if "&" in url or "<" in url or ">" in url else url
 
 

@@ -29,6 +29,7 @@ from feedserver.sitemap_writer import (
     urlset_ends,
 )
 from feedserver.state import SiteState
+from feedserver.text import is_blank
 
 XML_MEDIA_TYPE = "application/xml; charset=utf-8"
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
@@ -240,6 +241,10 @@ class NewsSitemapDocument:
         page = self.page or 1
         origin = site_origin(settings.base_url)
         rows = await news_rows(pool, news.since, state.now, origin, news.before(page), news.page_size)
+        for row in rows:
+            if is_blank(row.title):  # Google News needs a title: left out (feeds leave it out too)
+                pool.rejects.report("articles", row.id, "title is blank: left out of the news sitemap")
+        rows = [row for row in rows if not is_blank(row.title)]
 
         def write() -> bytes:
             chunk = news_entries(

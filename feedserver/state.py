@@ -7,11 +7,15 @@ whether its bytes may have changed (feedserver.documents).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from feedserver.archive import ArchiveState
 from feedserver.db import ReadPool
-from feedserver.queries import next_publish_at, section_rows
+from feedserver.listing import is_section_slug
+from feedserver.queries import SectionRow, next_publish_at, section_rows, untimed_articles
+from feedserver.rejects import RejectedRows
+from feedserver.times import LATEST
 
 
 @dataclass(frozen=True)
@@ -45,5 +49,47 @@ class SiteState:
 
 async def load_site_state(pool: ReadPool, now: int) -> SiteState:
     """The sections and the next scheduled publication at `now` (the archive is added by the service)."""
-    sections = {row.slug: SectionState(*row) for row in await section_rows(pool, now)}
+    sections = existing_sections(await section_rows(pool, now), pool.rejects)
+    for article_id, kind in await untimed_articles(pool, LATEST):
+        pool.rejects.report("articles", article_id, f"published_at is {kind}, not whole seconds: shown nowhere")
     return SiteState(now, sections, await next_publish_at(pool, now))
+
+
+def _paths(slug: str) -> list[str]:
+    """The slug and each of its parents: berita/tiongkok -> berita, berita/tiongkok."""
+    parts = slug.split("/")
+    return ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+
+
+def existing_sections(rows: Iterable[SectionRow], rejects: RejectedRows) -> dict[str, SectionState]:
+    """The sections that exist, by slug.
+
+    A section declared by a writer exists even while empty. One the schema's
+    triggers declared from an article's slug (`implied`) exists once an article
+    in it or below it is live, or a write to a public article touched it (its
+    revision moved): a section only an embargoed article implies must not show
+    its name, its feed or a new date before that article's time. The parents of
+    an existing section exist. A slug no feed URL can hold is left out (reported).
+    """
+    valid = []
+    for row in rows:
+        if is_section_slug(row.slug):
+            valid.append(row)
+        else:
+            rejects.report("sections", row.slug, "slug is not a path of a-z, 0-9, '-', '_' and '/': no URL holds it")
+    shown: set[str] = set()
+    for row in valid:
+        if not row.implied or row.revision > 0 or row.newest_published is not None:
+            shown.update(_paths(row.slug))
+    return {
+        row.slug: SectionState(
+            row.slug,
+            row.title if row.title.strip() else row.slug.rsplit("/", 1)[-1].replace("-", " "),
+            row.description,
+            row.changed_at,
+            row.newest_published,
+            row.revision,
+        )
+        for row in valid
+        if row.slug in shown
+    }
