@@ -64,18 +64,33 @@ async def test_a_tag_renamed_by_the_cms_reaches_the_feeds(db_path: Path, now: da
         assert b'"china"' in (await client.get("/feed.json", headers=IDENTITY)).content
 
 
-async def test_scheduling_an_embargoed_article_changes_no_feed(db_path: Path, now: datetime, clock: FakeClock) -> None:
-    """A new date or ETag would tell every reader that something is coming."""
+@pytest.mark.parametrize("slug", ["berita/tiongkok", "eksklusif/merger-bank-x"], ids=["existing", "new"])
+async def test_scheduling_an_embargoed_article_changes_no_feed(
+    db_path: Path, now: datetime, clock: FakeClock, slug: str
+) -> None:
+    """A new date or ETag would tell every reader that something is coming; a new
+    section's name, feed or link would tell them what. The section an embargoed
+    article implies exists only once that article is live."""
     small_site(db_path, now)
+    due = now + timedelta(days=1)
     async with serve(make_settings(db_path), clock) as (client, app):
-        before = await client.get("/feed.rss", headers=IDENTITY)
+        paths = ["/feed.rss", "/section/berita/feed.rss", "/", "/sitemap.xml", "/sitemap-sections.xml"]
+        before = {path: await client.get(path, headers=IDENTITY) for path in paths}
         clock.advance(120)
         with cms_connection(db_path, clock) as conn:
-            publish(conn, "embargo", now + timedelta(days=1))
+            publish(conn, "embargo", due, section=slug)
         await app.state.watcher.check()
-        after = await client.get("/feed.rss", headers=IDENTITY)
-        assert after.headers["etag"] == before.headers["etag"]
-        assert after.headers["last-modified"] == before.headers["last-modified"]
+        for path in paths:
+            after = await client.get(path, headers=IDENTITY)
+            assert after.headers["etag"] == before[path].headers["etag"], path
+            assert after.headers["last-modified"] == before[path].headers["last-modified"], path
+        if slug.startswith("eksklusif"):
+            for hidden in (slug, "eksklusif"):
+                assert (await client.get(f"/section/{hidden}/feed.rss")).status_code == 404, hidden
+        clock.now = due.timestamp()  # its time comes: no write announces it
+        assert await app.state.watcher.check()
+        assert "embargo" in article_ids((await client.get(f"/section/{slug}/feed.json")).content, "json")
+        assert f"/section/{slug}/feed.rss" in (await client.get("/")).text
 
 
 async def test_a_draft_in_a_new_section_does_not_show_that_section(
@@ -130,7 +145,11 @@ async def test_a_section_removed_during_a_cold_render_is_no_500(
             conn.execute("DELETE FROM sections WHERE slug = 'ekonomi'")
         assert await app.state.watcher.check()
         gate.set()
-        assert (await cold).status_code < 500
+        # The section is gone: a 404, and nothing cached that the fast path would
+        # go on serving with a 200.
+        assert (await cold).status_code == 404
+        assert "/section/ekonomi/feed.rss" not in app.state.service.cache.entries
+        assert (await client.get("/section/ekonomi/feed.rss", headers=IDENTITY)).status_code == 404
 
 
 async def test_a_failed_re_render_is_retried_by_the_next_check(

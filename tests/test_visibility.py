@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from lxml import etree
 
 from tests.conftest import (
     FakeClock,
@@ -23,6 +24,7 @@ from tests.conftest import (
     serve,
     write_records,
 )
+from tests.sitemap_checks import crawl
 from tests.test_feed_formats import check_atom, check_json, check_rss, ids_in_order, urls_in_order
 
 FORMATS = ("rss", "atom", "json")
@@ -75,8 +77,10 @@ SECTIONS = ["berita", "berita/tiongkok", "berita/asia", "ekonomi", "budaya"]
 
 def hidden_site(now: datetime) -> list[dict[str, Any]]:
     """Visible articles, and in every section a draft, a deleted and a scheduled one,
-    each titled so that any trace of it in any output is easy to find."""
-    records: list[dict[str, Any]] = [section(slug) for slug in SECTIONS]
+    each titled so that any trace of it in any output is easy to find. No section
+    is declared: each follows from its articles, as when a CMS writes only
+    articles. `rahasia/...` holds hidden articles only: its name must not show."""
+    records: list[dict[str, Any]] = []
     for n, slug in enumerate(SECTIONS):
         records.append(article(f"ok-{n}", now - timedelta(hours=n + 1), section=slug))
         records.append(
@@ -86,7 +90,15 @@ def hidden_site(now: datetime) -> list[dict[str, Any]]:
             article(f"gone-{n}", now - timedelta(minutes=20), section=slug, status="deleted", title=f"RAHASIA gone {n}")
         )
         records.append(article(f"later-{n}", now + timedelta(days=1), section=slug, title=f"RAHASIA later {n}"))
+    for n, status in enumerate(("draft", "deleted", "published")):
+        when = now + timedelta(days=1) if status == "published" else now - timedelta(hours=1)
+        records.append(
+            article(f"hidden-{n}", when, section=HIDDEN_SECTION, status=status, title=f"RAHASIA {HIDDEN_SECTION} {n}")
+        )
     return records
+
+
+HIDDEN_SECTION = "rahasia/merger-bank-x"
 
 
 @pytest.mark.anyio
@@ -101,14 +113,29 @@ async def test_drafts_deleted_and_scheduled_articles_appear_nowhere(
             for path in paths_of(scope):
                 content = await get(client, path)
                 body = content.decode("utf-8")
+                assert "rahasia" not in body, path
                 for record in hidden:
                     assert record["title"] not in body, (path, record["id"])
                     assert record["url"] not in body, (path, record["id"])
                 assert set(urls_in_order(fmt_of(path), content)) == visible_urls(records, scope, clock.now), path
+        for scope in (HIDDEN_SECTION, "rahasia"):
+            for path in paths_of(scope):
+                assert (await client.get(path)).status_code == 404, path
         home = (await client.get("/")).text
-        assert "RAHASIA" not in home
+        assert "RAHASIA" not in home and "rahasia" not in home
         for record in hidden:
             assert record["id"] not in home
+        # What crawlers see: every sitemap, and the news sitemap.
+        found = await crawl(client)
+        news = await crawl(client, "/news-sitemap.xml")
+        listed = set(found.urls) | set(news.urls)
+        assert listed >= {r["url"] for r in records if r["id"].startswith("ok-")}
+        for url in listed:
+            assert "rahasia" not in url, url
+            assert not [r for r in hidden if r["url"] == url], url
+        for root in [*found.files.values(), *news.files.values()]:
+            text = etree.tostring(root, encoding="unicode")
+            assert "RAHASIA" not in text and "rahasia" not in text
 
 
 @pytest.mark.anyio
