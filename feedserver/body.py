@@ -24,3 +24,4 @@ class Body:
     content: bytes | Callable[[], bytes] | AsyncIterator[bytes]
     last_modified: int
     media_type: str
+    max_age: int | None = None  # how long caches may keep it, when longer than the default (feed archives)

@@ -20,6 +20,7 @@ from feedserver.config import Settings
 from feedserver.db import DatabaseUnavailable, ReadPool
 from feedserver.documents import Document
 from feedserver.feeds import ItemCache
+from feedserver.history import load_history
 from feedserver.state import SiteState, load_site_state
 
 logger = logging.getLogger("feedserver")
@@ -83,7 +84,9 @@ class FeedService:
         file was replaced."""
         state = await load_site_state(self.pool, now)
         previous = None if self._replaced or self._state is None else self._state.archive
-        return replace(state, archive=await load_archive(self.pool, self.settings, now, previous))
+        archive = await load_archive(self.pool, self.settings, now, previous)
+        history = None if self._replaced or self._state is None else self._state.history
+        return replace(state, archive=archive, history=await load_history(self.pool, archive.calendar, now, history))
 
     async def close(self) -> None:
         await self.cache.close()
@@ -112,7 +115,12 @@ class FeedService:
     async def serve(self, document: Document) -> Rendered:
         """The current version of `document`, rendered at most once per version."""
         self.documents.setdefault(document.key, document)
-        rendered = await self.cache.get_or_render(document.key, lambda: self._render(document))
+        try:
+            rendered = await self.cache.get_or_render(document.key, lambda: self._render(document))
+        except BaseException:
+            if document.key not in self.cache.entries:
+                self.documents.pop(document.key, None)  # a page that does not exist leaves nothing behind
+            raise
         # A change check that ran while this version was being written and
         # compressed found no entry to refresh, and the version it stored is
         # already stale: bring it up to date now, or it would stay until the
