@@ -183,10 +183,11 @@ async def _run(
     at: int | None,
     skip: int,
     since: int | None,
-) -> tuple[list[ArticleKey], Page | None] | None:
+) -> tuple[list[ArticleKey], Page | None, int] | None:
     """`limit` articles in feed order: those published at `at` after the first
-    `skip`, then older ones from `since` on (`at` None: the newest); and the page
-    after them, or None at the end. None when fewer than `skip` share `at`."""
+    `skip`, then older ones from `since` on (`at` None: the newest); the page
+    after them, or None at the end; and the publish time that page starts with.
+    None when fewer than `skip` share `at`."""
     keys: list[ArticleKey] = []
     if at is not None:
         same = await newest_article_keys(pool, slugs, now, skip + limit + 1, before=at + 1, since=at)
@@ -197,10 +198,10 @@ async def _run(
         keys += await newest_article_keys(pool, slugs, now, limit + 1 - len(keys), before=at, since=since)
     page, rest = keys[:limit], keys[limit:]
     if not rest or not page:
-        return page, None
+        return page, None, 0
     last = page[-1].published_at
     shown = sum(1 for k in page if k.published_at == last) + (skip if last == at else 0)
-    return page, Page(BEFORE, last, shown)
+    return page, Page(BEFORE, last, shown), rest[0].published_at
 
 
 async def listing(
@@ -217,7 +218,7 @@ async def listing(
     lists, and its links; raises NoSuchPage for a page the scope does not have now."""
     run = await _run(pool, slugs, now, limit, None, 0, None)
     assert run is not None
-    newest, following = run
+    newest, following, starts = run
     if not newest:
         if page is None:
             return Listing(newest, Links(), 0)
@@ -232,22 +233,22 @@ async def listing(
     if newest_archive is not None and await newest_article_keys(pool, slugs, now, 1, before=boundary):
         prev_archive = prefix + Page(ARCHIVE, newest_archive).path
 
-    def paged(keys: list[ArticleKey], following: Page | None, current: str | None) -> Listing:
-        if following is not None and following.value < boundary:
+    def paged(keys: list[ArticleKey], following: Page | None, starts: int, current: str | None) -> Listing:
+        if starts < boundary:
             following = None  # the rest is archived
         after = prefix + following.path if following is not None else None
         links = Links(next=after, prev_archive=prev_archive, current=current, json_next=after or prev_archive)
         return Listing(keys, links, _newest_change(keys))
 
     if page is None:
-        return paged(newest, following, None)
+        return paged(newest, following, starts, None)
     if page.kind == BEFORE:
         if not boundary <= page.value <= newest[-1].published_at or page.skip < 1:
             raise NoSuchPage("no page of the feed starts there")
         run = await _run(pool, slugs, now, limit, page.value, page.skip, boundary)
         if run is None or not run[0]:
             raise NoSuchPage("no page of the feed starts there")
-        return paged(run[0], run[1], prefix)
+        return paged(*run, prefix)
     if newest_archive is None or not first <= page.value <= newest_archive:
         raise NoSuchPage("the feed has no archive of that month")
     start, stop = calendar.month_range(month_date(page.value))

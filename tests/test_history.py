@@ -367,3 +367,51 @@ async def test_a_database_without_feed_stamps_still_serves_history_and_init_db_a
     init_db(db_path)
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE '%feed%'").fetchone()[0] == 5
+
+
+@pytest.mark.anyio
+async def test_a_month_that_ends_is_archived_once_the_feed_has_moved_past_it(db_path: Path, clock: FakeClock) -> None:
+    build(db_path, clock, ARTICLES)
+    async with serve(make_settings(db_path, feeds__items=3), clock) as (client, app):
+        assert (await client.get("/archive/2025-06/feed.atom")).status_code == 404
+        # The month ends with no write: the check reloads by itself (the boundary may move).
+        clock.now = at(7, 1, 0, 0, 5).timestamp()
+        assert await app.state.watcher.check()
+        # June is over, but the subscription document still shows June: still paged.
+        assert (await client.get("/archive/2025-06/feed.atom")).status_code == 404
+        clock.advance(86400)
+        with cms_connection(db_path, clock) as conn:
+            for n in range(3):
+                publish(conn, f"jul-{n}", at(7, 1, 8 + n), section="berita")
+        assert await app.state.watcher.check()
+        articles = [*ARTICLES, *((f"jul-{n}", at(7, 1, 8 + n), "berita", "published") for n in range(3))]
+        for fmt in FORMATS:
+            seen, paths = await walk(client, None, fmt)
+            assert sorted(seen) == sorted(a for a, *_ in articles if a not in ("apr-x", "apr-d", "jun-d")), paths
+            assert len(seen) == len(set(seen))
+            assert f"/archive/2025-06/feed.{fmt}" in paths and f"/archive/2025-05/feed.{fmt}" in paths
+            assert not any("/page/" in p for p in paths)  # July's three are all in the subscription document
+
+
+@pytest.mark.anyio
+async def test_history_queries_use_indexes(db_path: Path, clock: FakeClock) -> None:
+    from tests.test_query_plans import FULL_SCAN, plan, record_queries
+
+    build(db_path, clock, ARTICLES)
+    async with serve(make_settings(db_path, feeds__items=3), clock) as (client, app):
+        service = app.state.service
+        ran = record_queries(service)
+        for scope in (None, "berita"):
+            for fmt in FORMATS:
+                await walk(client, scope, fmt)
+        with cms_connection(db_path, clock) as conn:
+            conn.execute("UPDATE articles SET summary = 'baru' WHERE id = 'mar-1'")
+        assert await app.state.watcher.check()
+    touched = [(sql, params) for sql, params in ran if "articles" in sql or "feed_hours" in sql]
+    assert any("FROM feed_hours WHERE version >" in sql for sql, _ in touched)
+    assert any("a.published_at >= :since" in sql for sql, _ in touched)
+    for sql, params in touched:
+        lines = plan(db_path, sql, params)
+        assert not [line for line in lines if FULL_SCAN.search(line)], (sql, lines)
+        if ":s0" not in sql:  # a section's feed merges its sections' rows
+            assert not [line for line in lines if "TEMP B-TREE" in line], (sql, lines)
