@@ -8,7 +8,7 @@ render does not stall the hits being served meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,7 +20,7 @@ from feedserver.history import ARCHIVE, Page, listing
 from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
-from feedserver.queries import articles_by_pk
+from feedserver.queries import ArticleKey, articles_by_pk, newest_article_keys
 from feedserver.state import SiteState
 from feedserver.xmlfeeds import render_atom, render_rss
 
@@ -97,12 +97,15 @@ class FeedDocument:
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         items = self.items or ItemCache()
         assert state.archive is not None and state.history is not None
+        slugs = self.scope.section_slugs(state)
+
+        def keys_of(limit: int, before: int | None, since: int | None) -> Awaitable[list[ArticleKey]]:
+            return newest_article_keys(pool, slugs, state.now, limit, before=before, since=since)
+
         found = await listing(
-            pool,
-            self.scope.section_slugs(state),
+            keys_of,
             state.archive.calendar,
             state.history,
-            state.now,
             settings["feeds.items"],
             scope_prefix(self.scope),
             self.page,

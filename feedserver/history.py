@@ -32,17 +32,23 @@ newest first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from feedserver.archive import FIRST_MOMENT, HOUR, LAST_MOMENT, Calendar
 from feedserver.db import ReadPool
-from feedserver.queries import ArticleKey, feed_stamps, newest_article_keys, oldest_published
+from feedserver.queries import ArticleKey, feed_stamps, oldest_published
 
 ARCHIVE, BEFORE = "archive", "page"
 CURSOR_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_SKIP = 999_999
+
+
+# A scope's article keys, newest first: (limit, before, since) -> the visible articles
+# published in [since, before) (None: unbounded), at most `limit` (-1: all). The
+# one thing a scope kind supplies (queries.newest_article_keys for sections).
+KeyQuery = Callable[[int, int | None, int | None], Awaitable[list[ArticleKey]]]
 
 
 class NoSuchPage(LookupError):
@@ -176,9 +182,7 @@ def _newest_change(keys: Sequence[ArticleKey]) -> int:
 
 
 async def _run(
-    pool: ReadPool,
-    slugs: Sequence[str] | None,
-    now: int,
+    keys_of: KeyQuery,
     limit: int,
     at: int | None,
     skip: int,
@@ -190,12 +194,12 @@ async def _run(
     None when fewer than `skip` share `at`."""
     keys: list[ArticleKey] = []
     if at is not None:
-        same = await newest_article_keys(pool, slugs, now, skip + limit + 1, before=at + 1, since=at)
+        same = await keys_of(skip + limit + 1, at + 1, at)
         if len(same) < skip:
             return None
         keys = same[skip:]
     if len(keys) <= limit:
-        keys += await newest_article_keys(pool, slugs, now, limit + 1 - len(keys), before=at, since=since)
+        keys += await keys_of(limit + 1 - len(keys), at, since)
     page, rest = keys[:limit], keys[limit:]
     if not rest or not page:
         return page, None, 0
@@ -205,18 +209,16 @@ async def _run(
 
 
 async def listing(
-    pool: ReadPool,
-    slugs: Sequence[str] | None,
+    keys_of: KeyQuery,
     calendar: Calendar,
     history: HistoryState,
-    now: int,
     limit: int,
     prefix: str,
     page: Page | None,
 ) -> Listing:
     """What the subscription document (`page` None) or a history page of one scope
     lists, and its links; raises NoSuchPage for a page the scope does not have now."""
-    run = await _run(pool, slugs, now, limit, None, 0, None)
+    run = await _run(keys_of, limit, None, 0, None)
     assert run is not None
     newest, following, starts = run
     if not newest:
@@ -230,7 +232,7 @@ async def listing(
     boundary = calendar.month_range(month_date(boundary_month))[0]
     newest_archive = boundary_month - 1 if first < boundary_month else None
     prev_archive = None
-    if newest_archive is not None and await newest_article_keys(pool, slugs, now, 1, before=boundary):
+    if newest_archive is not None and await keys_of(1, boundary, None):
         prev_archive = prefix + Page(ARCHIVE, newest_archive).path
 
     def paged(keys: list[ArticleKey], following: Page | None, starts: int, current: str | None) -> Listing:
@@ -245,14 +247,14 @@ async def listing(
     if page.kind == BEFORE:
         if not boundary <= page.value <= newest[-1].published_at or page.skip < 1:
             raise NoSuchPage("no page of the feed starts there")
-        run = await _run(pool, slugs, now, limit, page.value, page.skip, boundary)
+        run = await _run(keys_of, limit, page.value, page.skip, boundary)
         if run is None or not run[0]:
             raise NoSuchPage("no page of the feed starts there")
         return paged(*run, prefix)
     if newest_archive is None or not first <= page.value <= newest_archive:
         raise NoSuchPage("the feed has no archive of that month")
     start, stop = calendar.month_range(month_date(page.value))
-    keys = await newest_article_keys(pool, slugs, now, -1, before=stop, since=start)
+    keys = await keys_of(-1, stop, start)
     older = prefix + Page(ARCHIVE, page.value - 1).path if page.value > first else None
     links = Links(
         prev_archive=older,

@@ -415,3 +415,60 @@ async def test_history_queries_use_indexes(db_path: Path, clock: FakeClock) -> N
         assert not [line for line in lines if FULL_SCAN.search(line)], (sql, lines)
         if ":s0" not in sql:  # a section's feed merges its sections' rows
             assert not [line for line in lines if "TEMP B-TREE" in line], (sql, lines)
+
+
+@pytest.mark.e2e
+def test_feedparser_walks_a_real_server_to_the_end(tmp_path: Path, db_path: Path) -> None:
+    """feedparser fetching every document itself from uvicorn (gzip, conditional
+    headers and all), on a site dated relative to the real present."""
+    from datetime import UTC, timedelta
+
+    from tests.conftest import article, write_records
+    from tests.uvicorn_process import running_server
+
+    now = datetime.now(UTC).astimezone(JAKARTA).replace(microsecond=0)
+    month_start = now.replace(day=1, hour=0, minute=0, second=0)
+    records = []
+    for back in range(1, 5):  # four months that are over, five articles each
+        month = (month_start - timedelta(days=28 * back - 14)).replace(day=1)
+        records += [
+            article(f"m{back}-{n}", month.replace(day=3 + 5 * n), section=("berita", "ekonomi")[n % 2])
+            for n in range(5)
+        ]
+    records += [
+        article(f"now-{k}", now - timedelta(minutes=k))
+        for k in range(1, 5)
+        if now - timedelta(minutes=k) >= month_start
+    ]
+    records += [
+        article("later", now + timedelta(days=1)),
+        article("gone", month_start - timedelta(days=40), status="deleted"),
+    ]
+    write_records(db_path, records)
+    expected = sorted(r["id"] for r in records if r["id"] not in ("later", "gone"))
+    with running_server(db_path, tmp_path, {"feeds.items": 3}) as server:
+        for fmt in ("rss", "atom"):
+            seen: list[str] = []
+            archives = 0
+            parsed = feedparser.parse(f"{server.url}/feed.{fmt}")
+            assert parsed.bozo == 0 and parsed.status == 200, parsed.get("bozo_exception")
+            seen += [e.id.rsplit(":article/", 1)[1] for e in parsed.entries]
+            links = {link["rel"]: link["href"] for link in parsed.feed.links}
+            for rel in ("next", "prev-archive"):
+                following = links.get(rel)
+                while following is not None:
+                    page = feedparser.parse(server.url + path_of(following))
+                    assert page.bozo == 0 and page.status == 200, (following, page.get("bozo_exception"))
+                    seen += [e.id.rsplit(":article/", 1)[1] for e in page.entries]
+                    archives += rel == "prev-archive"
+                    following = {link["rel"]: link["href"] for link in page.feed.links}.get(rel)
+            assert sorted(seen) == expected, fmt
+            assert archives >= 3  # at least the three oldest months are archived
+        seen = []
+        url: str | None = f"{server.url}/feed.json"
+        with httpx.Client(timeout=10) as client:
+            while url is not None:
+                document = check_json(client.get(url).content)
+                seen += [item["id"].rsplit(":article/", 1)[1] for item in document["items"]]
+                url = server.url + path_of(document["next_url"]) if "next_url" in document else None
+        assert sorted(seen) == expected
