@@ -95,7 +95,10 @@ class FeedDocument:
         )
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
-        items = self.items or ItemCache()
+        archive = self.page is not None and self.page.kind == ARCHIVE
+        # An archive's month of items would evict the ones the subscription
+        # documents share: its items are built for this render only.
+        items = self.items if self.items is not None and not archive else ItemCache()
         assert state.archive is not None and state.history is not None
         slugs = self.scope.section_slugs(state)
 
@@ -119,7 +122,6 @@ class FeedDocument:
             built.append(items.lookup(cache_key) or key.pk)
         missing = [entry for entry in built if isinstance(entry, int)]
         rows = await articles_by_pk(pool, missing, state.now, settings["feeds.full_content"])
-        archive = self.page is not None and self.page.kind == ARCHIVE
         # An archive is dated by its own articles (its bytes must not move with
         # other months); HTTP Last-Modified also by its month's newest write, so
         # a removal dates it forward. Other documents by the scope's newest change.

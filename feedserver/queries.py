@@ -175,26 +175,31 @@ async def feed_stamps(pool: ReadPool, after_version: int) -> list[HourStamp] | N
 
 async def articles_by_pk(pool: ReadPool, pks: Sequence[int], now: int, with_content: bool) -> dict[int, ArticleRow]:
     """Full rows, with authors and tags, of those of `pks` still visible."""
-    if not pks:
-        return {}
     columns = ARTICLE_SELECT if with_content else SUMMARY_SELECT
-    params: dict[str, object] = {"now": now}
-    params.update({f"p{i}": pk for i, pk in enumerate(pks)})
-    marks = ", ".join(f":p{i}" for i in range(len(pks)))
-    # NOT INDEXED keeps the planner on the rowid lookups: left to itself it
-    # serves VISIBLE from articles_status_published, which at a million
-    # articles reads the whole index (170 ms a render instead of 1).
-    rows = await pool.fetchall(
-        f"SELECT {columns} FROM articles a NOT INDEXED WHERE a.pk IN ({marks}) AND {VISIBLE}", params
-    )
-    return {
-        row[0]: ArticleRow(
-            *row[:-2],
-            authors=tuple(AuthorRow(*author) for author in orjson.loads(row[-2])),
-            tags=tuple(orjson.loads(row[-1])),
+    found: dict[int, ArticleRow] = {}
+    # In batches: a month's archive may list more articles than SQLite allows
+    # variables in one statement (32,766).
+    for first in range(0, len(pks), PK_BATCH):
+        batch = pks[first : first + PK_BATCH]
+        params: dict[str, object] = {"now": now}
+        params.update({f"p{i}": pk for i, pk in enumerate(batch)})
+        marks = ", ".join(f":p{i}" for i in range(len(batch)))
+        # NOT INDEXED keeps the planner on the rowid lookups: left to itself it
+        # serves VISIBLE from articles_status_published, which at a million
+        # articles reads the whole index (170 ms a render instead of 1).
+        rows = await pool.fetchall(
+            f"SELECT {columns} FROM articles a NOT INDEXED WHERE a.pk IN ({marks}) AND {VISIBLE}", params
         )
-        for row in rows
-    }
+        for row in rows:
+            found[row[0]] = ArticleRow(
+                *row[:-2],
+                authors=tuple(AuthorRow(*author) for author in orjson.loads(row[-2])),
+                tags=tuple(orjson.loads(row[-1])),
+            )
+    return found
+
+
+PK_BATCH = 2000
 
 
 # --- sitemaps -----------------------------------------------------------------

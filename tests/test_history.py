@@ -472,3 +472,29 @@ def test_feedparser_walks_a_real_server_to_the_end(tmp_path: Path, db_path: Path
                 seen += [item["id"].rsplit(":article/", 1)[1] for item in document["items"]]
                 url = server.url + path_of(document["next_url"]) if "next_url" in document else None
         assert sorted(seen) == expected
+
+
+@pytest.mark.anyio
+async def test_an_archive_lists_its_whole_month_however_large(db_path: Path, clock: FakeClock) -> None:
+    """More articles than one query of rows takes (queries.PK_BATCH)."""
+    from feedserver.queries import PK_BATCH
+
+    build(db_path, clock, ARTICLES)
+    count = PK_BATCH + 150
+    start = int(at(3, 2).timestamp())
+    with cms_connection(db_path, clock) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            "INSERT INTO articles (id, url, section, title, published_at, updated_at, status) "
+            "VALUES (?, ?, 'ekonomi', ?, ?, ?, 'published')",
+            [
+                (f"bulk-{n}", f"{BASE_URL}/ekonomi/bulk-{n}", f"Pasar 市场 {n}", start + 60 * n, start + 60 * n)
+                for n in range(count)
+            ],
+        )
+        conn.execute("COMMIT")
+    async with serve(make_settings(db_path, feeds__items=3), clock) as (client, _):
+        content = (await get(client, "/archive/2025-03/feed.atom")).content
+        check(content, "atom")
+        listed = ids(content, "atom")
+        assert len(listed) == count + 3 and len(set(listed)) == len(listed)
