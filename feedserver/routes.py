@@ -4,6 +4,7 @@ service and http.py answer. The URLs are a promise to subscribers; keep them."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -52,6 +53,12 @@ async def serve_document(request: Request, document: Document) -> Response | Ren
     service = _service(request)
     try:
         if not document.exists(service.state):
+            if (
+                isinstance(document, FeedDocument)
+                and document.page is not None
+                and replace(document, page=None).exists(service.state)
+            ):
+                raise HTTPException(404, "No such page of this feed: follow the links of its feed.")
             raise HTTPException(404, "Unknown section.")
         cached = service.cache.get(document.key)
         if cached is None and service.problem:

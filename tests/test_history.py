@@ -339,6 +339,7 @@ async def test_history_urls_that_name_nothing_are_404(db_path: Path, clock: Fake
         ):
             response = await client.get(path)
             assert response.status_code == 404, path
+            assert ("Unknown section" in response.text) == ("/nope/" in path or "garbage" in path), path
         assert len(app.state.service.cache.entries) == cached
         assert all("/page/" not in key for key in app.state.service.documents)
 
