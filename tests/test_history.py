@@ -499,3 +499,30 @@ async def test_an_archive_lists_its_whole_month_however_large(db_path: Path, clo
         check(content, "atom")
         listed = ids(content, "atom")
         assert len(listed) == count + 3 and len(set(listed)) == len(listed)
+
+
+@pytest.mark.anyio
+async def test_months_follow_the_site_time_zone_even_off_the_hour(db_path: Path) -> None:
+    """Asia/Kolkata is UTC+05:30: a UTC hour of the schema's stamps straddles midnight,
+    so an edit there re-renders both months' archives and changes only its own."""
+    kolkata = ZoneInfo("Asia/Kolkata")
+    clock = FakeClock(datetime(2025, 6, 16, 12, tzinfo=kolkata).timestamp())
+    edge = datetime(2025, 4, 1, 0, 10, tzinfo=kolkata)  # 2025-03-31T18:40Z
+    articles = [
+        ("mar-a", datetime(2025, 3, 31, 23, 50, tzinfo=kolkata), "berita", "published"),  # the same UTC hour
+        ("apr-a", edge, "berita", "published"),
+        ("feb-a", datetime(2025, 2, 10, tzinfo=kolkata), "berita", "published"),
+        *((f"jun-{n}", datetime(2025, 6, 2 + n, tzinfo=kolkata), "berita", "published") for n in range(3)),
+    ]
+    build(db_path, clock, articles)
+    async with serve(make_settings(db_path, feeds__items=3, site__timezone="Asia/Kolkata"), clock) as (client, app):
+        march = (await get(client, "/archive/2025-03/feed.atom")).content
+        april = (await get(client, "/archive/2025-04/feed.atom")).content
+        assert ids(march, "atom") == ["mar-a"] and ids(april, "atom") == ["apr-a"]
+        with cms_connection(db_path, clock) as conn:
+            conn.execute("UPDATE articles SET content_html = '<p>baru</p>' WHERE id = 'apr-a'")
+        assert await app.state.watcher.check()
+        assert (await get(client, "/archive/2025-03/feed.atom")).content == march
+        assert (await get(client, "/archive/2025-04/feed.atom")).content != april
+        seen, _ = await walk(client, None, "rss")
+        assert sorted(seen) == sorted(a for a, *_ in articles)
