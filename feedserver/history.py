@@ -40,7 +40,7 @@ from feedserver.archive import FIRST_MOMENT, HOUR, LAST_MOMENT, Calendar
 from feedserver.db import ReadPool
 from feedserver.queries import ArticleKey, feed_stamps, oldest_published
 
-ARCHIVE, BEFORE = "archive", "page"
+ARCHIVE, PAGED = "archive", "page"  # the two kinds of history document, named as in their URLs
 CURSOR_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_SKIP = 999_999
 
@@ -101,11 +101,11 @@ def parse_cursor(text: str) -> tuple[int, int] | None:
 
 @dataclass(frozen=True)
 class Page:
-    """Which history document of a scope: an archived month, or the page before a moment."""
+    """Which history document of a scope: an archived month, or a page continuing after an article."""
 
-    kind: str  # ARCHIVE or BEFORE
+    kind: str  # ARCHIVE or PAGED
     value: int  # month index, or the publish time (epoch seconds) the page continues at
-    skip: int = 0  # BEFORE: how many articles of that second came before the page
+    skip: int = 0  # PAGED: how many articles of that second came before the page
 
     @property
     def path(self) -> str:
@@ -205,7 +205,7 @@ async def _run(
         return page, None, 0
     last = page[-1].published_at
     shown = sum(1 for k in page if k.published_at == last) + (skip if last == at else 0)
-    return page, Page(BEFORE, last, shown), rest[0].published_at
+    return page, Page(PAGED, last, shown), rest[0].published_at
 
 
 async def listing(
@@ -244,7 +244,7 @@ async def listing(
 
     if page is None:
         return paged(newest, following, starts, None)
-    if page.kind == BEFORE:
+    if page.kind == PAGED:
         if not boundary <= page.value <= newest[-1].published_at or page.skip < 1:
             raise NoSuchPage("no page of the feed starts there")
         run = await _run(keys_of, limit, page.value, page.skip, boundary)

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from feedserver.db import DatabaseUnavailable
 from feedserver.documents import Document, FeedDocument, HomeDocument
 from feedserver.feeds import EXTENSIONS, FeedScope
-from feedserver.history import ARCHIVE, BEFORE, NoSuchPage, Page, parse_cursor, parse_month
+from feedserver.history import ARCHIVE, PAGED, NoSuchPage, Page, parse_cursor, parse_month
 from feedserver.http import RenderedResponse
 from feedserver.openapi import OpenAPISchema
 from feedserver.service import FeedService
@@ -102,7 +102,7 @@ def history_page(month: str | None, cursor: str | None) -> Page:
     parsed = parse_cursor(cursor or "")
     if parsed is None:
         raise HTTPException(404, "No such page: pages are /page/YYYYMMDDTHHMMSSZ-N/ (UTC).")
-    return Page(BEFORE, *parsed)
+    return Page(PAGED, *parsed)
 
 
 def site_history(kind: str, fmt: str) -> Route:
@@ -114,7 +114,7 @@ def site_history(kind: str, fmt: str) -> Route:
         value: str = request.path_params[parameter]
         if not pattern.match(value):
             raise HTTPException(404, "Not a feed URL: follow the links of /feed.rss, /feed.atom or /feed.json.")
-        page = history_page(value if kind == ARCHIVE else None, value if kind == BEFORE else None)
+        page = history_page(value if kind == ARCHIVE else None, value if kind == PAGED else None)
         return await serve_document(request, FeedDocument(FeedScope(None), fmt, _service(request).items, page))
 
     return Route(
@@ -232,7 +232,7 @@ OPENAPI = OpenAPISchema(
 ROUTES = [
     Route("/", home, methods=["GET", "HEAD"]),
     *(site_feed(fmt) for fmt in EXTENSIONS),
-    *(site_history(kind, fmt) for kind in (ARCHIVE, BEFORE) for fmt in EXTENSIONS),
+    *(site_history(kind, fmt) for kind in (ARCHIVE, PAGED) for fmt in EXTENSIONS),
     Route("/section/{rest:path}", section_feed, methods=["GET", "HEAD"]),
     Route("/healthz", healthz, methods=["GET", "HEAD"]),
     Route("/robots.txt", robots, methods=["GET", "HEAD"]),
