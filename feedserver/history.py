@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from feedserver.archive import FIRST_MOMENT, HOUR, LAST_MOMENT, Calendar
+from feedserver.body import Gone
 from feedserver.db import ReadPool
 from feedserver.queries import ArticleKey, feed_stamps, oldest_published
 
@@ -51,7 +52,7 @@ MAX_SKIP = 999_999
 KeyQuery = Callable[[int, int | None, int | None], Awaitable[list[ArticleKey]]]
 
 
-class NoSuchPage(LookupError):
+class NoSuchPage(Gone):
     """A history URL that names no document of the scope (now): answered 404 by the route."""
 
 

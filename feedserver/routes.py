@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from feedserver.body import Gone
 from feedserver.db import DatabaseUnavailable
 from feedserver.documents import Document, FeedDocument, HomeDocument
 from feedserver.feeds import EXTENSIONS, FeedScope
-from feedserver.history import ARCHIVE, PAGED, NoSuchPage, Page, parse_cursor, parse_month
+from feedserver.history import ARCHIVE, PAGED, Page, parse_cursor, parse_month
 from feedserver.http import RenderedResponse
 from feedserver.openapi import OpenAPISchema
 from feedserver.service import FeedService
@@ -64,7 +65,7 @@ async def serve_document(request: Request, document: Document) -> Response | Ren
         if cached is None and service.problem:
             raise DatabaseUnavailable(service.problem)
         rendered = cached or await service.serve(document)
-    except NoSuchPage as exc:
+    except Gone as exc:
         raise HTTPException(404, f"No such page of this feed ({exc}): follow the links of its feed.") from None
     except DatabaseUnavailable:
         # Cached documents are still served (stale-if-error); one never

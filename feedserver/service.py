@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import replace
 
 from feedserver.archive import load_archive
-from feedserver.body import Body
+from feedserver.body import Body, Gone
 from feedserver.cache import DocumentCache, Rendered
 from feedserver.config import Settings
 from feedserver.db import DatabaseUnavailable, ReadPool
@@ -128,6 +128,10 @@ class FeedService:
         while document.exists(self.state) and rendered.signature != document.signature(self.state):
             try:
                 rendered = await self._rerender(document)
+            except Gone:
+                self.cache.discard(document.key)
+                self.documents.pop(document.key, None)
+                raise
             except DatabaseUnavailable:
                 self.stale = True  # the next change check brings it up to date
                 break  # the version in hand is still the best there is
@@ -167,8 +171,11 @@ class FeedService:
                 stale.append(document)
         if stale:
             results = await asyncio.gather(*(self._rerender(d) for d in stale), return_exceptions=True)
-            for result in results:
-                if isinstance(result, BaseException):
+            for document, result in zip(stale, results, strict=True):
+                if isinstance(result, Gone):  # no longer exists (a feed's month back in its paging)
+                    self.cache.discard(document.key)
+                    self.documents.pop(document.key, None)
+                elif isinstance(result, BaseException):
                     self._replaced = self._replaced or replaced
                     raise result  # the watcher retries; entries that failed keep their old version
         return len(stale)

@@ -526,3 +526,25 @@ async def test_months_follow_the_site_time_zone_even_off_the_hour(db_path: Path)
         assert (await get(client, "/archive/2025-04/feed.atom")).content != april
         seen, _ = await walk(client, None, "rss")
         assert sorted(seen) == sorted(a for a, *_ in articles)
+
+
+@pytest.mark.anyio
+async def test_a_month_the_subscription_document_reaches_again_is_no_longer_an_archive(
+    db_path: Path, clock: FakeClock
+) -> None:
+    """Removing June's articles brings May back into the subscription document: a
+    cached archive of May is dropped by the next change to May, and the check goes on."""
+    build(db_path, clock, ARTICLES)
+    async with serve(make_settings(db_path, feeds__items=3), clock) as (client, app):
+        await get(client, "/archive/2025-05/feed.atom")
+        with cms_connection(db_path, clock) as conn:
+            conn.execute("UPDATE articles SET status = 'deleted' WHERE id LIKE 'jun-%'")
+        assert await app.state.watcher.check()
+        with cms_connection(db_path, clock) as conn:
+            conn.execute("UPDATE articles SET summary = 'baru' WHERE id = 'may-3'")
+        assert await app.state.watcher.check()
+        assert not app.state.service.stale
+        assert (await client.get("/archive/2025-05/feed.atom")).status_code == 404
+        seen, paths = await walk(client, None, "atom")
+        assert sorted(seen) == sorted(a for a in live(ARTICLES, None) if not a.startswith("jun-"))
+        assert "/archive/2025-05/feed.atom" not in paths
