@@ -248,6 +248,7 @@ def build_feed(
         items=tuple(items),
         history=history,
         archive=links.archive,
+        complete=links.complete,
         next_url=url(links.json_next),
         subscription_url=base + scope.feed_path(fmt),
     )

@@ -33,7 +33,7 @@ newest first.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from feedserver.archive import FIRST_MOMENT, HOUR, LAST_MOMENT, Calendar
@@ -166,6 +166,7 @@ class Links:
     next_archive: str | None = None
     current: str | None = None  # the subscription document
     archive: bool = False  # fh:archive
+    complete: bool = False  # fh:complete (RFC 5005 section 2): the scope has no other article
     json_next: str | None = None  # JSON Feed next_url: pages, then archives
 
 
@@ -224,7 +225,7 @@ async def listing(
     newest, following, starts = run
     if not newest:
         if page is None:
-            return Listing(newest, Links(), 0)
+            return Listing(newest, Links(complete=True), 0)
         raise NoSuchPage("the feed has no articles")
     boundary_month = min(history.current_month, month_of(calendar, newest[-1].published_at))
     first = history.first_month if history.first_month is not None else boundary_month
@@ -244,7 +245,10 @@ async def listing(
         return Listing(keys, links, _newest_change(keys))
 
     if page is None:
-        return paged(newest, following, starts, None)
+        subscription = paged(newest, following, starts, None)
+        if subscription.links.next is None and subscription.links.prev_archive is None:
+            return replace(subscription, links=Links(complete=True))
+        return subscription
     if page.kind == PAGED:
         if not boundary <= page.value <= newest[-1].published_at or page.skip < 1:
             raise NoSuchPage("no page of the feed starts there")

@@ -81,5 +81,6 @@ class Feed:
     items: tuple[FeedItem, ...]
     history: tuple[Link, ...] = ()  # RFC 5005 links to the rest of the feed's history
     archive: bool = False  # an archive document (fh:archive): a whole month that is over
+    complete: bool = False  # a complete feed (fh:complete): every live article of the scope is here
     next_url: str = ""  # JSON Feed next_url: the next document of the history chain
     subscription_url: str = ""  # the subscription document (JSON Feed feed_url); "" means self_url

@@ -35,7 +35,7 @@ class NewsExtension(BaseExtension):  # type: ignore[misc]
 
     def extend_ns(self) -> dict[str, str]:
         namespaces = {"media": MEDIA_NS, "dc": DC_NS}
-        if self.feed is not None and self.feed.archive:
+        if self.feed is not None and (self.feed.archive or self.feed.complete):
             namespaces["fh"] = FH_NS
         return namespaces
 
@@ -48,8 +48,8 @@ class NewsExtension(BaseExtension):  # type: ignore[misc]
         elements = [etree.Element(f"{{{ATOM_NS}}}link", href=link.href, rel=link.rel) for link in feed.history]
         for element in elements:
             element.set("type", "application/rss+xml")
-        if feed.archive:
-            elements.append(etree.Element(f"{{{FH_NS}}}archive"))
+        if feed.archive or feed.complete:
+            elements.append(etree.Element(f"{{{FH_NS}}}{'archive' if feed.archive else 'complete'}"))
         for offset, element in enumerate(elements):
             channel.insert(position + offset, element)
         return rss
@@ -57,10 +57,11 @@ class NewsExtension(BaseExtension):  # type: ignore[misc]
     def extend_atom(self, atom: Any) -> Any:
         feed = self.feed
         assert feed is not None
-        if feed.archive:
+        if feed.archive or feed.complete:
             # Metadata before the entries (RFC 4287 4.1.1; the W3C validator's MisplacedMetadata).
             first_entry = next((i for i, child in enumerate(atom) if child.tag == f"{{{ATOM_NS}}}entry"), len(atom))
-            atom.insert(first_entry, etree.Element(f"{{{FH_NS}}}archive"))
+            marker = "archive" if feed.archive else "complete"
+            atom.insert(first_entry, etree.Element(f"{{{FH_NS}}}{marker}"))
         return atom
 
 

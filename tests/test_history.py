@@ -27,6 +27,7 @@ from tests.test_feed_formats import check_atom, check_json, check_rss
 JAKARTA = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2025, 6, 16, 12, 0, tzinfo=JAKARTA)
 FH = "{http://purl.org/syndication/history/1.0}archive"
+COMPLETE = "{http://purl.org/syndication/history/1.0}complete"
 FORMATS = ("rss", "atom", "json")
 
 
@@ -127,6 +128,11 @@ def is_archive(content: bytes) -> bool:
     return etree.fromstring(content).find(f".//{FH}") is not None
 
 
+def is_complete(content: bytes) -> bool:
+    """fh:complete (RFC 5005 section 2): the document holds every article of its feed."""
+    return etree.fromstring(content).find(f".//{COMPLETE}") is not None
+
+
 async def walk(client: httpx.AsyncClient, scope: str | None, fmt: str) -> tuple[list[str], list[str]]:
     """Every item id a reader collects from the subscription document, and every path it
     fetched: RSS and Atom `next` to the end then `prev-archive` to the end (RFC 5005
@@ -147,12 +153,14 @@ async def walk(client: httpx.AsyncClient, scope: str | None, fmt: str) -> tuple[
         return seen, paths
     assert not is_archive(first)
     links = xml_links(first)
+    # Complete exactly when there is nothing to follow (RFC 5005 section 2 forbids the links then).
+    assert is_complete(first) == ("next" not in links and "prev-archive" not in links)
     following = links.get("next")
     while following is not None:
         paths.append(path_of(following))
         content = (await get(client, paths[-1])).content
         check(content, fmt)
-        assert not is_archive(content)  # pages may change: no fh:archive
+        assert not is_archive(content) and not is_complete(content)  # pages may change: no fh:archive
         page_links = xml_links(content)
         assert page_links["current"] == BASE_URL + start
         assert page_links.get("prev-archive") == links.get("prev-archive")
@@ -163,7 +171,7 @@ async def walk(client: httpx.AsyncClient, scope: str | None, fmt: str) -> tuple[
         paths.append(path_of(older))
         content = (await get(client, paths[-1])).content
         check(content, fmt)
-        assert is_archive(content)
+        assert is_archive(content) and not is_complete(content)
         archive_links = xml_links(content)
         assert archive_links["current"] == BASE_URL + start
         assert "prev-archive" in archive_links or "next-archive" in archive_links  # W3C: ArchiveIncomplete
@@ -203,6 +211,10 @@ async def test_an_empty_scope_has_one_empty_document_and_no_links(db_path: Path,
         for fmt in FORMATS:
             seen, paths = await walk(client, "budaya", fmt)
             assert seen == [] and paths == [f"/section/budaya/feed.{fmt}"]
+            if fmt != "json":
+                assert is_complete((await get(client, paths[0])).content)
+                assert is_complete((await get(client, f"/section/ekonomi/feed.{fmt}")).content)  # three: all here
+                assert not is_complete((await get(client, f"/feed.{fmt}")).content)
             response = await client.get(f"/section/budaya/archive/2025-05/feed.{fmt}")
             assert response.status_code == 404
 
