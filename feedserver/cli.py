@@ -123,17 +123,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             settings = load_settings(config, overrides=overrides, fallbacks=fallbacks)
     except ConfigError as exc:
         return _fail(str(exc))
-    # Before anything is built: a busy port is one line, not a rebuilt demo
-    # and a uvicorn traceback.
-    problem = listen_problem(settings["server.host"], settings["server.port"])
-    if problem:
-        return _fail(problem)
     if args.demo:
+        # Before anything is built: a busy port is one line, not a rebuilt
+        # demo and then a uvicorn traceback.
+        problem = listen_problem(settings["server.host"], settings["server.port"])
+        if problem:
+            return _fail(problem)
         count = build_demo_database(DEMO_DATABASE, settings.base_url)
         print(f"feedserver: built demo database {DEMO_DATABASE} ({count} articles)", file=sys.stderr)
         # Workers must see the demo's identity too, where the config set none.
         overrides.update({key: settings[key] for key in DEMO_SITE})
-    problem = check_database(settings)
+    problem = check_database(settings) or listen_problem(settings["server.host"], settings["server.port"])
     if problem:
         return _fail(problem)
     # Workers are separate processes that build their own settings: hand them
