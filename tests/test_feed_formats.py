@@ -1053,3 +1053,111 @@ async def test_what_the_w3c_validator_checks(db_path: Path, now: datetime, clock
     for label in re.findall(rb'label="([^"]*)"', atom_bytes + rss_bytes):
         assert b"&amp;" not in label and b"&lt;" not in label
     assert text(channel.find("item/dc:source", NS)) == "Xinhua & <Antara>"
+
+
+# --- the site's identity and its own pages -------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_item_ids_survive_a_move_to_another_host(
+    db_path: Path, site: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    """site.id_authority, set once at first setup, keeps every id when base_url moves."""
+
+    async def ids(**overrides: Any) -> dict[str, list[str]]:
+        async with serve(site_settings(db_path, **overrides), clock) as (client, _):
+            return {fmt: ids_in_order(fmt, await fetch(client, path)) for fmt, path in feed_paths("berita").items()}
+
+    # Left empty, the authority is the base URL's host (so existing ids did not change).
+    first = await ids(site__id_authority="")
+    assert all(i.startswith("tag:example.id,2025:") for i in first["atom"])
+    moved = await ids(site__base_url="https://kabar-baru.example", site__id_authority="example.id")
+    assert moved == first
+    # Without it, a move changes every id: what the setting is for.
+    unpinned = await ids(site__base_url="https://kabar-baru.example", site__id_authority="")
+    assert set(unpinned["atom"]).isdisjoint(first["atom"])
+
+
+@pytest.mark.anyio
+async def test_the_sites_own_pages_come_from_the_settings(
+    db_path: Path, site: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    settings = site_settings(
+        db_path, site__home_url="{base_url}/beranda/", site__section_url="{base_url}/kanal/{slug}/"
+    )
+    home, tiongkok = f"{BASE_URL}/beranda/", f"{BASE_URL}/kanal/berita/tiongkok/"
+    async with serve(settings, clock) as (client, _):
+        for scope, page in ((None, home), ("berita/tiongkok", tiongkok)):
+            paths = feed_paths(scope)
+            assert text(check_rss(await fetch(client, paths["rss"])).find("channel/link")) == page
+            assert atom_link(check_atom(await fetch(client, paths["atom"])), "alternate").get("href") == page
+            document = check_json(await fetch(client, paths["json"]))
+            assert document["home_page_url"] == page
+        item = next(i for i in document["items"] if i["_feedserver"]["section"]["path"] == "berita/tiongkok")
+        assert item["_feedserver"]["section"]["url"] == tiongkok
+        assert item["_feedserver"]["section"]["parents"][0]["url"] == f"{BASE_URL}/kanal/berita/"
+        sitemap = parse_xml(await fetch(client, "/sitemap-sections.xml"))
+    locs = {loc.text for loc in sitemap.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")}
+    assert home in locs and tiongkok in locs
+    assert all(loc.startswith((home, f"{BASE_URL}/kanal/")) for loc in locs)
+
+
+@pytest.mark.anyio
+async def test_a_renamed_parent_section_shows_in_its_subsections_feeds(
+    db_path: Path, site: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    """Items name their section's parents: a parent renamed by the CMS (plain SQL) is a
+    change to every feed below it, even one whose scope does not hold the parent."""
+    from tests.cms import cms_connection
+
+    async with serve(site_settings(db_path), clock) as (client, app):
+        before = check_json(await fetch(client, "/section/berita/tiongkok/feed.json"))
+        assert {i["_feedserver"]["section"]["parents"][0]["title"] for i in before["items"]} == {"Berita"}
+        with cms_connection(db_path, clock) as conn:
+            conn.execute("UPDATE sections SET title = 'Warta' WHERE slug = 'berita'")
+        await app.state.watcher.check()
+        after = check_json(await fetch(client, "/section/berita/tiongkok/feed.json"))
+        atom = check_atom(await fetch(client, "/section/berita/tiongkok/feed.atom"))
+    assert {i["_feedserver"]["section"]["parents"][0]["title"] for i in after["items"]} == {"Warta"}
+    labels = {c.get("label") for c in atom.iterfind("atom:entry/atom:category[@term='berita']", NS)}
+    assert labels == {"Warta"}
+
+
+@pytest.mark.anyio
+async def test_a_parent_nobody_declared_is_named_from_its_path_in_every_format(
+    db_path: Path, now: datetime, clock: FakeClock
+) -> None:
+    """The CMS wrote only `olahraga/sepakbola` (plain SQL): the parent follows from the path."""
+    from tests.cms import cms_connection, publish
+
+    write_records(db_path, [section("berita")])
+    with cms_connection(db_path) as conn:
+        conn.execute("INSERT INTO sections (slug, title) VALUES ('olahraga/sepak-bola', 'Sepak Bola')")
+        publish(conn, "bola-1", now - timedelta(hours=1), section="olahraga/sepak-bola")
+        conn.execute(
+            "UPDATE articles SET source = 'Kantor Berita & Co', reading_time_minutes = 4, "
+            "image_url = '/media/bola.webp', image_credit = 'Foto: 张伟' WHERE id = 'bola-1'"
+        )
+    async with serve(site_settings(db_path), clock) as (client, _):
+        rss = check_rss(await fetch(client, "/section/olahraga/feed.rss"))
+        atom = check_atom(await fetch(client, "/section/olahraga/feed.atom"))
+        document = check_json(await fetch(client, "/section/olahraga/feed.json"))
+    trail = [("olahraga/sepak-bola", "Sepak Bola"), ("olahraga", "olahraga")]
+    item = rss.find("channel/item")
+    assert [(c.get("label"), c.text) for c in item.findall("media:category", NS)] == [(t, p) for p, t in trail]
+    assert item.findtext("dc:source", None, NS) == "Kantor Berita & Co"
+    image_url = f"{BASE_URL}/media/bola.webp"  # root-relative: against the article's URL
+    assert (item.find("enclosure").get("url"), item.find("enclosure").get("type")) == (image_url, "image/webp")
+    entry = atom.find("atom:entry", NS)
+    assert [(c.get("term"), c.get("label")) for c in entry.findall("atom:category", NS)][:2] == trail
+    assert atom_link(entry, "enclosure").get("href") == image_url
+    extension = document["items"][0]["_feedserver"]
+    assert extension["section"] == {
+        "path": "olahraga/sepak-bola",
+        "title": "Sepak Bola",
+        "url": f"{BASE_URL}/olahraga/sepak-bola",
+        "parents": [{"path": "olahraga", "title": "olahraga", "url": f"{BASE_URL}/olahraga"}],
+    }
+    assert extension["reading_time_minutes"] == 4 and extension["source"] == "Kantor Berita & Co"
+    assert extension["image"] == {"url": image_url, "credit": "Foto: 张伟", "type": "image/webp"}
+    assert document["items"][0]["image"] == image_url
