@@ -1161,3 +1161,21 @@ async def test_a_parent_nobody_declared_is_named_from_its_path_in_every_format(
     assert extension["reading_time_minutes"] == 4 and extension["source"] == "Kantor Berita & Co"
     assert extension["image"] == {"url": image_url, "credit": "Foto: 张伟", "type": "image/webp"}
     assert document["items"][0]["image"] == image_url
+
+
+@pytest.mark.anyio
+async def test_readers_find_the_hero_image_as_an_enclosure(
+    db_path: Path, site: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    """feedparser (what many readers are built on) reports the hero image as each entry's
+    enclosure, in RSS and in Atom, and none for an article without one."""
+    async with serve(site_settings(db_path), clock) as (client, _):
+        documents = {fmt: await fetch(client, path) for fmt, path in feed_paths(None).items() if fmt != "json"}
+    for fmt, content in documents.items():
+        parsed = feedparser.parse(content)
+        assert parsed.bozo == 0
+        entries = {entry.link: entry for entry in parsed.entries}
+        for record in articles_of(site):
+            found = [(e.get("href"), e.get("type")) for e in entries[record["url"]].enclosures]
+            expected = [(record["image"]["url"], record["image"]["type"])] if "image" in record else []
+            assert found == expected, (fmt, record["id"])

@@ -177,3 +177,16 @@ def test_the_readme_import_example_is_json_lines_that_imports_as_printed(tmp_pat
     # Every field the format has is shown in it.
     fields = set().union(*(r.keys() for r in records if r.get("type", "article") == "article"))
     assert {"image", "tags", "source", "reading_time_minutes", "authors", "updated_at"} <= fields
+
+
+def test_import_needs_only_the_database_from_the_config(tmp_path: Path) -> None:
+    """The identity is required to serve, not to import: a CMS's import job may run with a
+    config that names only the database."""
+    from feedserver.cli import main
+
+    config = tmp_path / "impor.toml"
+    config.write_text(f'[database]\npath = "{tmp_path / "situs.sqlite"}"\n', encoding="utf-8")
+    source = tmp_path / "contoh.jsonl"
+    source.write_bytes(b"\n".join(readme_import_example()) + b"\n")
+    assert main(["import", str(source), "--config", str(config)]) == 0
+    assert (tmp_path / "situs.sqlite").is_file()
