@@ -366,7 +366,7 @@ class Settings:
 
     @property
     def host(self) -> str:
-        """Host name of the base URL, used for tag: URIs and same-host checks."""
+        """Host name of the base URL (the default site.id_authority)."""
         return urlsplit(self.base_url).hostname or ""
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import mimetypes
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -172,11 +173,16 @@ def section_trail(slug: str, settings: Settings, sections: dict[str, SectionStat
 _BUILT_IN_TYPES = mimetypes.MimeTypes()
 
 
+# type/subtype, as RFC 2045 tokens: what an RSS enclosure's type must be (the W3C
+# validator's InvalidMIMEAttribute); parameters are not needed for an image.
+_MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
+
+
 def image_type(url: str, declared: str) -> str:
-    """The hero image's media type: as the CMS gave it, else from the URL's
-    extension when that names an image type, else "" (unknown)."""
-    if declared:
-        return declared
+    """The hero image's media type: as the CMS gave it when that is one (lower-cased),
+    else from the URL's extension when that names an image type, else "" (unknown)."""
+    if _MEDIA_TYPE.fullmatch(declared.strip().lower()):
+        return declared.strip().lower()
     guessed, _ = _BUILT_IN_TYPES.guess_type(urlsplit(url).path, strict=False)
     return guessed if guessed and guessed.startswith("image/") else ""
 
