@@ -18,10 +18,12 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from feedserver.config import Settings
+from feedserver.db import DatabaseUnavailable
 from feedserver.demo import article_id_for_path
 from feedserver.feeds import build_item
 from feedserver.model import FeedItem
 from feedserver.queries import article_pk, articles_by_pk
+from feedserver.routes import unavailable
 from feedserver.service import FeedService
 
 
@@ -72,8 +74,11 @@ async def demo_article(request: Request) -> Response:
     service: FeedService = request.app.state.service
     path = request.url.path
     article_id = article_id_for_path(path)
-    pk = await article_pk(service.pool, article_id) if article_id else None
-    rows = await articles_by_pk(service.pool, [pk], service.now(), with_content=True) if pk is not None else {}
+    try:
+        pk = await article_pk(service.pool, article_id) if article_id else None
+        rows = await articles_by_pk(service.pool, [pk], service.now(), with_content=True) if pk is not None else {}
+    except DatabaseUnavailable:
+        return unavailable()
     row = rows.get(pk) if pk is not None else None
     # Only the article's own URL, on this server's base URL (the visibility rule:
     # drafts, deleted and scheduled articles are not found).
