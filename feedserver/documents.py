@@ -15,7 +15,7 @@ from typing import Protocol
 from feedserver.body import Body
 from feedserver.config import Settings
 from feedserver.db import ReadPool
-from feedserver.feeds import FeedScope, ItemCache, build_feed, scope_prefix
+from feedserver.feeds import FeedScope, ItemCache, build_feed, scope_prefix, trail_titles
 from feedserver.history import ARCHIVE, Page, listing
 from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
@@ -90,6 +90,7 @@ class FeedDocument:
         sections = state.sections.values() if slugs is None else [state.sections[s] for s in slugs]
         return (
             tuple(sorted((s.slug, s.title, s.description) for s in sections)),
+            self.scope.parent_titles(state),  # items name their sections' parents too
             history.month_stamp(self.page.value),
             history.first_month,
         )
@@ -115,9 +116,8 @@ class FeedDocument:
         )
         built: list[FeedItem | int] = []  # a built item, or the pk of a row to build
         for key in found.keys:
-            section = state.sections.get(key.section)
             cache_key = ItemCache.key(
-                key.pk, key.id, key.revision, key.updated_at, section.title if section else None, settings
+                key.pk, key.id, key.revision, key.updated_at, trail_titles(key.section, state.sections), settings
             )
             built.append(items.lookup(cache_key) or key.pk)
         missing = [entry for entry in built if isinstance(entry, int)]
