@@ -560,3 +560,20 @@ async def test_a_month_the_subscription_document_reaches_again_is_no_longer_an_a
         seen, paths = await walk(client, None, "atom")
         assert sorted(seen) == sorted(a for a in live(ARTICLES, None) if not a.startswith("jun-"))
         assert "/archive/2025-05/feed.atom" not in paths
+
+
+@pytest.mark.anyio
+async def test_renaming_a_section_renames_it_in_the_archives_that_show_it(db_path: Path, clock: FakeClock) -> None:
+    """Items name their section and its parents: a renamed parent outside a section's
+    scope still changes that section's archives (and its own, and the site's)."""
+    build(db_path, clock, ARTICLES)
+    async with serve(make_settings(db_path, feeds__items=3), clock) as (client, app):
+        before = await archives(client)
+        with cms_connection(db_path, clock) as conn:
+            conn.execute("INSERT INTO sections (slug, title) VALUES ('berita', 'Berita') ON CONFLICT DO NOTHING")
+            conn.execute("UPDATE sections SET title = 'Kabar 新闻' WHERE slug = 'berita'")
+        assert await app.state.watcher.check()
+        after = await archives(client)
+        # Every month of the three scopes has an article in berita/tiongkok: all change.
+        assert [p for p in before if after[p].content == before[p].content] == []
+        assert b"Kabar \xe6\x96\xb0\xe9\x97\xbb" in after["/section/berita/tiongkok/archive/2025-04/feed.atom"].content
