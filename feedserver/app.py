@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from feedserver.changes import ChangeWatcher
 from feedserver.config import Settings, load_settings
 from feedserver.http import send_rendered
+from feedserver.push import Push
 from feedserver.routes import ROUTES
 from feedserver.service import FeedService
 
@@ -41,19 +42,19 @@ class CacheFastPath:
         await self.app(scope, receive, send)
 
 
-def create_app(
-    settings: Settings | None = None, clock: Callable[[], float] = time.time, watch: bool = True
-) -> CacheFastPath:
+def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time, watch: bool = True) -> ASGIApp:
     """Build the app. `clock` is injectable so tests move time instead of sleeping;
     `watch=False` leaves the change check to the test (`app.state.watcher.check()`)."""
     settings = settings or load_settings()
     service = FeedService(settings, clock)
     watcher = ChangeWatcher(service)
+    push = Push(service)  # WebSub, IndexNow and delta feeds, as the settings ask
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await watcher.connect()
         await service.open()
+        await push.start(deliver=watch)
         if watch:
             watcher.run_in_background()
         logger.info("serving %s from %s", settings.base_url, settings.database_path)
@@ -61,15 +62,19 @@ def create_app(
             yield
         finally:
             await watcher.stop()
+            await push.stop()
             await service.close()
 
-    starlette = Starlette(routes=ROUTES, lifespan=lifespan)
+    starlette = Starlette(routes=[*ROUTES, *push.routes], lifespan=lifespan)
     # No slash redirects: Starlette builds their Location from the Host header,
     # and absolute URLs must come from site.base_url only. A feed URL
     # with a stray slash is malformed: 404.
     starlette.router.redirect_slashes = False
     starlette.state.service = service
     starlette.state.watcher = watcher
+    starlette.state.push = push
     fast = CacheFastPath(starlette, service)
     fast.state = starlette.state  # type: ignore[attr-defined]
-    return fast
+    app = push.wrap(fast)
+    app.state = starlette.state  # type: ignore[attr-defined]
+    return app

@@ -24,3 +24,4 @@ class Body:
     content: bytes | Callable[[], bytes] | AsyncIterator[bytes]
     last_modified: int
     media_type: str
+    links: str = ""  # an HTTP Link header value (RFC 8288), e.g. WebSub's rel=hub and rel=self

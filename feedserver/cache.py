@@ -128,6 +128,8 @@ def make_rendered(
         (b"vary", b"Accept-Encoding"),
         (b"x-content-type-options", b"nosniff"),
     ]
+    if body.links:
+        common.append((b"link", body.links.encode()))
     return Rendered(
         body=encoded.body,
         gzip_body=compressed,

@@ -15,7 +15,7 @@ from typing import Protocol
 from feedserver.body import Body
 from feedserver.config import Settings
 from feedserver.db import ReadPool
-from feedserver.feeds import FeedScope, ItemCache, build_feed
+from feedserver.feeds import FeedScope, ItemCache, build_feed, link_header
 from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
@@ -85,7 +85,8 @@ class FeedDocument:
             ]
             return WRITERS[self.fmt](build_feed(self.scope, self.fmt, feed_items, state, settings))
 
-        return Body(write, self.scope.last_modified(state), MEDIA_TYPES[self.fmt])
+        links = link_header(settings, settings.base_url + self.key)
+        return Body(write, self.scope.last_modified(state), MEDIA_TYPES[self.fmt], links)
 
 
 @dataclass(frozen=True)

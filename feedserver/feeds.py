@@ -212,7 +212,16 @@ def build_feed(scope: FeedScope, fmt: str, items: Sequence[FeedItem], state: Sit
         logo=settings["site.logo"],
         authors=(_publication(settings),),
         items=tuple(items),
+        hubs=settings.hubs,
     )
+
+
+def link_header(settings: Settings, self_url: str) -> str:
+    """The HTTP Link header of a feed: one rel=hub per hub and exactly one rel=self
+    (W3C WebSub 4); empty when no hub is configured, so the response is as before."""
+    if not settings.hubs:
+        return ""
+    return ", ".join([*(f'<{hub}>; rel="hub"' for hub in settings.hubs), f'<{self_url}>; rel="self"'])
 
 
 def html_summary(text: str) -> str:

@@ -57,5 +57,7 @@ def render_json(feed: Feed) -> bytes:
     if feed.icon:
         data["favicon"] = feed.icon
     data["authors"] = [_author(a) for a in feed.authors]
+    if feed.hubs:
+        data["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]
     data["items"] = [_item(item) for item in feed.items]
     return orjson.dumps(data)

@@ -71,3 +71,4 @@ class Feed:
     logo: str
     authors: tuple[Person, ...]
     items: tuple[FeedItem, ...]
+    hubs: tuple[str, ...] = ()  # WebSub hubs advertised beside self_url (W3C WebSub 4)

@@ -19,6 +19,7 @@ from feedserver.cache import DocumentCache, Rendered
 from feedserver.config import Settings
 from feedserver.db import DatabaseUnavailable, ReadPool
 from feedserver.documents import Document
+from feedserver.events import ChangeListener, ChangeReport, DocumentChange
 from feedserver.feeds import ItemCache
 from feedserver.state import SiteState, load_site_state
 
@@ -53,6 +54,8 @@ class FeedService:
         # the change check reloads and re-renders even with no new write.
         self.stale = False
         self._replaced = False  # the file was replaced: no cached signature can be trusted
+        self._reported: SiteState | None = None  # the state listeners last heard of
+        self.listeners: list[ChangeListener] = []  # told of every applied change (feedserver.events)
 
     def set_problem(self, reason: str) -> None:
         """Record that the database is unavailable; logged once per distinct reason."""
@@ -75,7 +78,7 @@ class FeedService:
 
     async def open(self) -> None:
         await self.pool.open()
-        self._state = await self.load_state(self.now())
+        self._state = self._reported = await self.load_state(self.now())
 
     async def load_state(self, now: int) -> SiteState:
         """Read the site state at `now`. The sitemap archive is brought up to date from
@@ -150,17 +153,35 @@ class FeedService:
         self._state = state
         replaced, self._replaced = self._replaced, False
         stale = []
+        changes: list[DocumentChange] = []
         for key, entry in list(self.cache.entries.items()):
             document = self.documents.get(key)
             if document is None or not document.exists(state):
                 self.cache.discard(key)
                 self.documents.pop(key, None)
+                changes.append(DocumentChange(key, entry, None))
             elif replaced or document.signature(state) != entry.signature:
-                stale.append(document)
+                stale.append((document, entry))
         if stale:
-            results = await asyncio.gather(*(self._rerender(d) for d in stale), return_exceptions=True)
+            results = await asyncio.gather(*(self._rerender(d) for d, _ in stale), return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException):
                     self._replaced = self._replaced or replaced
                     raise result  # the watcher retries; entries that failed keep their old version
+            for (document, entry), new in zip(stale, results, strict=True):
+                assert not isinstance(new, BaseException)
+                if new.etag != entry.etag:
+                    changes.append(DocumentChange(document.key, entry, new))
+        # Reported against the last state reported: a check that failed half way
+        # (a render met a lock) is reported whole by the retry that succeeds.
+        if self._reported is not None:
+            await self._report(ChangeReport(self._reported, state, tuple(changes)))
+        self._reported = state
         return len(stale)
+
+    async def _report(self, report: ChangeReport) -> None:
+        for listener in self.listeners:
+            try:
+                await listener(report)
+            except Exception:  # a listener's fault must not stop the change check
+                logger.exception("change listener failed")

@@ -21,14 +21,24 @@ from feedserver.model import Feed, FeedItem
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 GENERATOR_URI = "https://github.com/feedserver/feedserver"
 
 
 class NewsExtension(BaseExtension):  # type: ignore[misc]
     """Declares the namespaces of the elements NewsEntryExtension writes."""
 
+    hubs: tuple[str, ...] = ()
+
     def extend_ns(self) -> dict[str, str]:
         return {"media": MEDIA_NS, "dc": DC_NS}
+
+    def extend_rss(self, rss: Any) -> Any:
+        # feedgen writes only rel="self" as an atom:link in RSS; WebSub 4 wants rel="hub" too.
+        channel = rss.find("channel")
+        for hub in self.hubs:
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=hub, rel="hub")
+        return rss
 
 
 class NewsEntryExtension(BaseEntryExtension):  # type: ignore[misc]
@@ -73,6 +83,9 @@ def _generator(feed: Feed) -> FeedGenerator:
     # feedgen makes the last link added the RSS channel <link>, which must be
     # the page the feed is about (RSS 2.0 "link"), not the feed: self first.
     fg.link(href=feed.self_url, rel="self", type=_SELF_TYPES[feed.self_url.rsplit(".", 1)[-1]])
+    for hub in feed.hubs:
+        fg.link(href=hub, rel="hub")  # Atom only: extend_rss writes RSS's
+    fg.news.hubs = feed.hubs
     fg.link(href=feed.home_url, rel="alternate", type="text/html")
     fg.language(feed.language)
     fg.lastBuildDate(feed.updated)  # also Atom updated; never the clock

@@ -1,0 +1,176 @@
+"""RFC 3229 delta feeds (`A-IM: feed`): only the items added or changed since the client's version.
+
+For each feed the change check moved, the items of the version it replaced
+are remembered as fingerprints (a hash of each item's bytes), for the last
+`feeds.delta_versions` versions. A GET with `A-IM: feed` and an
+`If-None-Match` naming one of those versions gets `226 IM Used` with the
+current feed minus the items that version already had, in the feed's own
+format. The current version's ETag gets the usual 304 and an unknown one the
+usual full 200. Requests without `A-IM` pay one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import OrderedDict, deque
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+from zlib_ng import zlib_ng
+
+from feedserver.cache import Rendered
+from feedserver.events import ChangeReport
+from feedserver.http import accepts_gzip
+from feedserver.service import FeedService
+
+ITEM = {"rss": re.compile(rb"<item>.*?</item>", re.S), "atom": re.compile(rb"<entry>.*?</entry>", re.S)}
+# 226 responses differ per client version: no shared cache may store one (RFC 3229 10.5.3; RFC 9111 5.2.2.5).
+DELTA_CACHE_CONTROL = b"private, no-store, im"
+DELTA_VARY = b"Accept-Encoding, A-IM, If-None-Match"
+
+
+def fmt_of(key: str) -> str | None:
+    for fmt in ("rss", "atom", "json"):
+        if key.endswith("/feed." + fmt):
+            return fmt
+    return None
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=12).digest()
+
+
+def fingerprints(body: bytes, fmt: str) -> frozenset[bytes]:
+    """One hash per item: an item edited in any way is a new fingerprint."""
+    if fmt == "json":
+        return frozenset(_digest(orjson.dumps(item)) for item in orjson.loads(body).get("items", []))
+    return frozenset(_digest(match.group()) for match in ITEM[fmt].finditer(body))
+
+
+def delta_body(body: bytes, fmt: str, known: frozenset[bytes]) -> bytes:
+    """The feed with only the items whose fingerprint is not in `known`, in the same
+    format and otherwise byte for byte (our writers put items in one run, RSS
+    `<item>` and Atom `<entry>` elements with no attributes)."""
+    if fmt == "json":
+        document: dict[str, Any] = orjson.loads(body)
+        document["items"] = [item for item in document.get("items", []) if _digest(orjson.dumps(item)) not in known]
+        return orjson.dumps(document)
+    return ITEM[fmt].sub(lambda match: b"" if _digest(match.group()) in known else match.group(), body)
+
+
+def _etags(if_none_match: bytes) -> list[str]:
+    tags = []
+    for candidate in if_none_match.decode("latin-1").split(","):
+        tag = candidate.strip().removeprefix("W/")
+        tags.append(tag[:-4] + '"' if tag.endswith('-gz"') else tag)
+    return tags
+
+
+def wants_feed_delta(a_im: bytes) -> bool:
+    """A-IM is a list of instance manipulations, each with optional parameters (RFC 3229 10.5.3)."""
+    return any(part.split(b";")[0].strip().lower() == b"feed" for part in a_im.split(b","))
+
+
+class DeltaHistory:
+    """Recent versions of each feed: (ETag, item fingerprints), newest last."""
+
+    def __init__(self, versions: int) -> None:
+        self.versions = versions
+        self.feeds: dict[str, deque[tuple[str, frozenset[bytes]]]] = {}
+        self._deltas: OrderedDict[tuple[str, str, str, bool], bytes] = OrderedDict()  # recent 226 bodies
+
+    async def on_change(self, report: ChangeReport) -> None:
+        for change in report.documents:
+            fmt = fmt_of(change.key)
+            if fmt is None:
+                continue
+            if change.new is None:
+                self.feeds.pop(change.key, None)
+            elif change.old is not None:
+                history = self.feeds.setdefault(change.key, deque(maxlen=self.versions))
+                history.append((change.old.etag, fingerprints(change.old.identity, fmt)))
+
+    def known(self, key: str, if_none_match: bytes, current: Rendered) -> frozenset[bytes] | None:
+        """The items of the client's version, if it is a recent one other than the current."""
+        history = self.feeds.get(key)
+        if not history:
+            return None
+        tags = _etags(if_none_match)
+        if current.etag in tags:
+            return None  # nothing changed: the ordinary 304
+        for etag, items in reversed(history):
+            if etag in tags:
+                return items
+        return None
+
+    def body(self, key: str, current: Rendered, old_etag: str, known: frozenset[bytes], gzip: bool) -> bytes:
+        cache_key = (key, current.etag, old_etag, gzip)
+        body = self._deltas.get(cache_key)
+        if body is None:
+            fmt = fmt_of(key)
+            assert fmt is not None
+            body = delta_body(current.identity, fmt, known)
+            if gzip:
+                compressor = zlib_ng.compressobj(6, zlib_ng.DEFLATED, 31)
+                body = compressor.compress(body) + compressor.flush()
+            self._deltas[cache_key] = body
+            while len(self._deltas) > 64:
+                self._deltas.popitem(last=False)
+        return body
+
+
+class DeltaFeeds:
+    """ASGI middleware in front of the cache's fast path: answers delta requests, passes the rest."""
+
+    def __init__(self, app: ASGIApp, service: FeedService, history: DeltaHistory) -> None:
+        self.app = app
+        self.service = service
+        self.history = history
+        self.state: Any = getattr(app, "state", None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] in self.history.feeds
+            and scope["method"] in ("GET", "HEAD")
+            and await self._delta(scope, send)
+        ):
+            return
+        await self.app(scope, receive, send)
+
+    async def _delta(self, scope: Scope, send: Send) -> bool:
+        a_im = if_none_match = accept_encoding = None
+        for name, value in scope["headers"]:
+            if name == b"a-im" and a_im is None:
+                a_im = bytes(value)
+            elif name == b"if-none-match" and if_none_match is None:
+                if_none_match = bytes(value)
+            elif name == b"accept-encoding" and accept_encoding is None:
+                accept_encoding = bytes(value)
+        if a_im is None or if_none_match is None or not wants_feed_delta(a_im):
+            return False
+        key = scope["path"]
+        current = self.service.cache.get(key)
+        if current is None:
+            return False
+        known = self.history.known(key, if_none_match, current)
+        if known is None:
+            return False
+        old_etag = next(t for t in _etags(if_none_match) if any(t == e for e, _ in self.history.feeds[key]))
+        gzip = accepts_gzip(accept_encoding)
+        body = self.history.body(key, current, old_etag, known, gzip)
+        headers = [(name, value) for name, value in current.headers if name not in (b"cache-control", b"vary", b"etag")]
+        headers += [
+            (b"im", b"feed"),
+            (b"etag", (current.gzip_etag if gzip else current.etag).encode()),
+            (b"cache-control", DELTA_CACHE_CONTROL),
+            (b"vary", DELTA_VARY),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        if gzip:
+            headers.append((b"content-encoding", b"gzip"))
+        await send({"type": "http.response.start", "status": 226, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+        return True
