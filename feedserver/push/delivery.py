@@ -104,8 +104,7 @@ class Deliverer:
         while True:
             wait = self.poll_seconds
             try:
-                if self.try_lead():
-                    await self.round()
+                if await self.round() >= 0:
                     next_due = await asyncio.to_thread(self.store.next_due)
                     if next_due is not None:
                         wait = min(wait, max(0.0, next_due - self.clock()))
@@ -116,9 +115,13 @@ class Deliverer:
                 await asyncio.wait_for(self._wake.wait(), wait)
 
     async def round(self) -> int:
-        """Run the chores, then send every job that is due; the number of jobs handled."""
+        """As the leader: run the chores, then send every job that is due; the number of
+        jobs handled, or -1 when another worker leads."""
+        if not self.try_lead():
+            return -1
         for chore in self.chores:
             await chore()
+        await asyncio.to_thread(self.store.purge, self.clock())
         handled = 0
         while jobs := await asyncio.to_thread(self.store.due, self.clock(), 1000):
             handled += await self._send(jobs)
@@ -167,4 +170,4 @@ class Deliverer:
             )
             await asyncio.to_thread(self.store.retry, [j.id for j in jobs], self.clock() + delay)
         else:
-            await asyncio.to_thread(self.store.done, [j.id for j in jobs])
+            await asyncio.to_thread(self.store.done, [j.id for j in jobs], self.clock())

@@ -3,7 +3,8 @@
 Never the CMS database (that one is opened read-only). Every worker writes
 here, so each job has a unique key: the same change seen by two workers is
 one row (INSERT OR IGNORE), and one delivery loop (feedserver.push.delivery)
-sends it. Calls are short and synchronous; callers run them in a thread.
+sends it. A row sent stays (marked done) for `KEEP_DONE_SECONDS`, so a worker
+whose change check comes later finds it there and adds nothing. Calls are short and synchronous; callers run them in a thread.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+KEEP_DONE_SECONDS = 3600.0  # far longer than any change check interval (cache.refresh_seconds <= 300)
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     id        INTEGER PRIMARY KEY,
@@ -26,9 +29,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload   TEXT NOT NULL DEFAULT '{}',
     attempts  INTEGER NOT NULL DEFAULT 0,
     due_at    REAL NOT NULL,
+    done_at   REAL,             -- sent or given up: kept a while, so a slower worker's copy is a no-op
     UNIQUE (kind, target, topic, version)
 );
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (due_at);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (due_at) WHERE done_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_done ON outbox (done_at) WHERE done_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS contents (  -- a feed version to distribute, stored once for all its subscribers
     topic        TEXT NOT NULL,
     version      TEXT NOT NULL,
@@ -121,7 +126,10 @@ class PushStore:
         )
 
     def due(self, now: float, limit: int = 100, kind: str | None = None) -> list[Job]:
-        sql = "SELECT id, kind, target, topic, version, payload, attempts FROM outbox WHERE due_at <= ?"
+        sql = (
+            "SELECT id, kind, target, topic, version, payload, attempts FROM outbox "
+            "WHERE due_at <= ? AND done_at IS NULL"
+        )
         params: list[Any] = [now]
         if kind is not None:
             sql += " AND kind = ?"
@@ -130,21 +138,25 @@ class PushStore:
         return [Job(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows]
 
     def next_due(self) -> float | None:
-        rows = self._read("SELECT min(due_at) FROM outbox")
+        rows = self._read("SELECT min(due_at) FROM outbox WHERE done_at IS NULL")
         return None if rows[0][0] is None else float(rows[0][0])
 
-    def done(self, job_ids: Sequence[int]) -> None:
-        """Remove finished (or given up) jobs, and contents no delivery needs any more."""
+    def done(self, job_ids: Sequence[int], now: float) -> None:
+        """Mark jobs finished (or given up); drop contents no delivery needs any more."""
         self._write(
             [
-                *(("DELETE FROM outbox WHERE id = ?", (job_id,)) for job_id in job_ids),
+                *(("UPDATE outbox SET done_at = ? WHERE id = ?", (now, job_id)) for job_id in job_ids),
                 (
                     "DELETE FROM contents WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'deliver' "
-                    "AND o.topic = contents.topic AND o.version = contents.version)",
+                    "AND o.topic = contents.topic AND o.version = contents.version AND o.done_at IS NULL)",
                     (),
                 ),
             ]
         )
+
+    def purge(self, now: float) -> int:
+        """Forget jobs done more than KEEP_DONE_SECONDS ago."""
+        return self._write([("DELETE FROM outbox WHERE done_at < ?", (now - KEEP_DONE_SECONDS,))])
 
     def retry(self, job_ids: Sequence[int], due_at: float) -> None:
         self._write(
@@ -153,7 +165,7 @@ class PushStore:
         )
 
     def pending(self, kind: str | None = None) -> int:
-        sql = "SELECT count(*) FROM outbox" + (" WHERE kind = ?" if kind else "")
+        sql = "SELECT count(*) FROM outbox WHERE done_at IS NULL" + (" AND kind = ?" if kind else "")
         return int(self._read(sql, (kind,) if kind else ())[0][0])
 
     # Feed versions to distribute.
