@@ -4,7 +4,8 @@ Never the CMS database (that one is opened read-only). Every worker writes
 here, so each job has a unique key: the same change seen by two workers is
 one row (INSERT OR IGNORE), and one delivery loop (feedserver.push.delivery)
 sends it. A row sent stays (marked done) for `KEEP_DONE_SECONDS`, so a worker
-whose change check comes later finds it there and adds nothing. Calls are short and synchronous; callers run them in a thread.
+whose change check comes later finds it there and adds nothing. Calls are
+short and synchronous; callers run them in a thread.
 """
 
 from __future__ import annotations
