@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.cms import cms_connection, publish
-from tests.conftest import BASE_URL, FakeClock, article, make_settings, section, serve, write_records
+from tests.conftest import FakeClock, article, make_settings, section, serve, write_records
 from tests.readers import article_ids
 from tests.test_feed_formats import check_atom, check_json, check_rss
 from tests.uvicorn_process import raw_get, running_server
