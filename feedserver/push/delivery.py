@@ -123,9 +123,10 @@ class Deliverer:
             await chore()
         await asyncio.to_thread(self.store.purge, self.clock())
         handled = 0
-        while jobs := await asyncio.to_thread(self.store.due, self.clock(), 1000):
+        limit = max((size for _, size in self.batch_handlers.values()), default=1000)  # a full batch at once
+        while jobs := await asyncio.to_thread(self.store.due, self.clock(), limit):
             handled += await self._send(jobs)
-            if len(jobs) < 1000:
+            if len(jobs) < limit:
                 break
         return handled
 
