@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feedserver.changes import ChangeWatcher
 from feedserver.config import Settings, load_settings
-from feedserver.http import send_rendered
+from feedserver.http import InstanceManipulation, send_rendered
 from feedserver.push import Push
 from feedserver.routes import ROUTES
 from feedserver.service import FeedService
@@ -29,20 +29,23 @@ logger = logging.getLogger("feedserver")
 class CacheFastPath:
     """Serve GET/HEAD cache hits directly; pass everything else to the app."""
 
-    def __init__(self, app: ASGIApp, service: FeedService) -> None:
+    def __init__(self, app: ASGIApp, service: FeedService, on_a_im: InstanceManipulation | None = None) -> None:
         self.app = app
         self.service = service
+        self.on_a_im = on_a_im  # RFC 3229 delta feeds (feedserver.push.delta), when on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             rendered = self.service.cache.get(scope["path"])
             if rendered is not None:
-                await send_rendered(rendered, scope, send, self.service.clock())
+                await send_rendered(rendered, scope, send, self.service.clock(), self.on_a_im)
                 return
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time, watch: bool = True) -> ASGIApp:
+def create_app(
+    settings: Settings | None = None, clock: Callable[[], float] = time.time, watch: bool = True
+) -> CacheFastPath:
     """Build the app. `clock` is injectable so tests move time instead of sleeping;
     `watch=False` leaves the change check to the test (`app.state.watcher.check()`)."""
     settings = settings or load_settings()
@@ -73,8 +76,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     starlette.state.service = service
     starlette.state.watcher = watcher
     starlette.state.push = push
-    fast = CacheFastPath(starlette, service)
+    fast = CacheFastPath(starlette, service, push.delta_feeds)
     fast.state = starlette.state  # type: ignore[attr-defined]
-    app = push.wrap(fast)
-    app.state = starlette.state  # type: ignore[attr-defined]
-    return app
+    return fast

@@ -9,6 +9,7 @@ cache headers; If-Modified-Since is ignored when malformed or in the future.
 from __future__ import annotations
 
 import functools
+from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
 
 from starlette.types import Receive, Scope, Send
@@ -66,11 +67,20 @@ def accepts_gzip(accept_encoding: bytes | None) -> bool:
 _accepts_gzip = functools.lru_cache(maxsize=256)(accepts_gzip)
 
 
-async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float) -> None:
-    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding."""
+# Answers a request that names instance manipulations (RFC 3229 `A-IM`) and an
+# If-None-Match, if it can: (rendered, scope, send, a_im, if_none_match,
+# accept_encoding) -> True when it sent the response (feedserver.push.delta).
+InstanceManipulation = Callable[[Rendered, Scope, Send, bytes, bytes, bytes | None], Awaitable[bool]]
+
+
+async def send_rendered(
+    rendered: Rendered, scope: Scope, send: Send, now: float, on_a_im: InstanceManipulation | None = None
+) -> None:
+    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding
+    (or whatever `on_a_im` answers to an `A-IM` request)."""
     # One pass over the request headers (the first value of each counts): this
     # runs for every cache hit, the bulk of the traffic.
-    if_none_match = if_modified_since = accept_encoding = None
+    if_none_match = if_modified_since = accept_encoding = a_im = None
     for key, value in scope["headers"]:
         if key == b"if-none-match":
             if if_none_match is None:
@@ -78,8 +88,18 @@ async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float
         elif key == b"accept-encoding":
             if accept_encoding is None:
                 accept_encoding = bytes(value)
-        elif key == b"if-modified-since" and if_modified_since is None:
-            if_modified_since = bytes(value)
+        elif key == b"if-modified-since":
+            if if_modified_since is None:
+                if_modified_since = bytes(value)
+        elif key == b"a-im" and a_im is None:
+            a_im = bytes(value)
+    if (
+        a_im is not None
+        and if_none_match is not None
+        and on_a_im is not None
+        and await on_a_im(rendered, scope, send, a_im, if_none_match, accept_encoding)
+    ):
+        return
     if if_none_match is not None:
         fresh = etag_matches(if_none_match, rendered)
     else:

@@ -12,9 +12,9 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp
 
 from feedserver.config import BUILTIN_HUB_PATH
+from feedserver.http import InstanceManipulation
 from feedserver.push.delivery import Deliverer
 from feedserver.push.delta import DeltaFeeds, DeltaHistory
 from feedserver.push.hub import Hub
@@ -59,9 +59,10 @@ class Push:
         assert self.indexnow is not None
         return await self.indexnow.key_file(request)
 
-    def wrap(self, app: ASGIApp) -> ASGIApp:
-        """Put the delta-feed middleware in front of `app` when deltas are on."""
-        return app if self.history is None else DeltaFeeds(app, self.service, self.history)
+    @property
+    def delta_feeds(self) -> InstanceManipulation | None:
+        """The cache-hit path's answer to `A-IM: feed`, when deltas are on."""
+        return None if self.history is None else DeltaFeeds(self.history).answer
 
     async def start(self, deliver: bool = True) -> None:
         """Open the state file and start the delivery loop (`deliver=False`: tests run rounds themselves)."""
