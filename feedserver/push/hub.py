@@ -132,7 +132,7 @@ class Hub:
 
     def _over_limits(self, topic: str, callback: str) -> str | None:
         now = self.service.clock()
-        if any(s.callback == callback for s in self.store.subscriptions(topic, now)):
+        if self.store.subscription(topic, callback, now) is not None:
             return None  # a renewal
         per_topic, total = self.store.subscription_counts(topic, now)
         pending = self.store.pending("verify")
@@ -171,10 +171,7 @@ class Hub:
         """7: content distribution of the full new feed, with its own Content-Type and
         the hub and self links; signed only when the subscription has a secret."""
         now = self.service.clock()
-        subscription = next(
-            (s for s in await asyncio.to_thread(self.store.subscriptions, job.topic, now) if s.callback == job.target),
-            None,
-        )
+        subscription = await asyncio.to_thread(self.store.subscription, job.topic, job.target, now)
         content = await asyncio.to_thread(self.store.content, job.topic, job.version)
         if subscription is None or content is None or await callback_problem(job.target, self.allow_private):
             return Outcome.DROP  # unsubscribed or expired meanwhile

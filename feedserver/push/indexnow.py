@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -57,17 +58,25 @@ class IndexNow:
             return PlainTextResponse("Not found.\n", status_code=404)
         return PlainTextResponse(self.key, headers={"Cache-Control": "public, max-age=86400"})
 
-    async def _live(self, start: int, stop: int, now: int) -> dict[str, tuple[int, int]]:
-        """url -> (hour, lastmod) of the live articles on our host published in [start, stop)."""
-        live: dict[str, tuple[int, int]] = {}
+    async def _live_batches(self, start: int, stop: int, now: int) -> AsyncIterator[dict[str, tuple[int, int]]]:
+        """url -> (hour, lastmod) of the live articles on our host published in [start, stop),
+        a batch at a time (the whole archive does not fit in memory as a dict)."""
         after = None
         while True:
             rows = await sitemap_rows(self.service.pool, start, stop, now, self.origin, after, READ_BATCH)
-            for row in rows:
-                live[row.url] = (row.published_at - row.published_at % HOUR, max(row.updated_at, row.published_at))
+            yield {
+                row.url: (row.published_at - row.published_at % HOUR, max(row.updated_at, row.published_at))
+                for row in rows
+            }
             if len(rows) < READ_BATCH:
-                return live
+                return
             after = (rows[-1].published_at, rows[-1].id)
+
+    async def _live(self, start: int, stop: int, now: int) -> dict[str, tuple[int, int]]:
+        live: dict[str, tuple[int, int]] = {}
+        async for batch in self._live_batches(start, stop, now):
+            live.update(batch)
+        return live
 
     async def scan(self) -> None:
         """Queue the URLs that changed since the last scan (leader only, before each round)."""
@@ -84,8 +93,10 @@ class IndexNow:
         jobs: list[tuple[str, str, str, str, dict[str, Any]]] = []
         if last_version is None or last_now is None or version < last_version:
             # First run, or another database file: record what is live, submit nothing.
-            live = await self._live(0, END_OF_TIME, now)
-            await asyncio.to_thread(self.store.record_index, live, [], marks, [], now)
+            await asyncio.to_thread(self.store.clear_index)
+            async for batch in self._live_batches(0, END_OF_TIME, now):
+                await asyncio.to_thread(self.store.record_index, batch, [], {}, [], now)
+            await asyncio.to_thread(self.store.record_index, {}, [], marks, [], now)  # marks last: a crash restarts it
             self._seen = (version, now)
             return
         hours = {stamp.hour_start for stamp in await sitemap_stamps(pool, last_version)}

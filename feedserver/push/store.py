@@ -208,6 +208,14 @@ class PushStore:
         )
         return [Subscription(*row) for row in rows]
 
+    def subscription(self, topic: str, callback: str, now: float) -> Subscription | None:
+        rows = self._read(
+            "SELECT topic, callback, secret, expires_at FROM subscriptions "
+            "WHERE topic = ? AND callback = ? AND expires_at > ?",
+            (topic, callback, now),
+        )
+        return Subscription(*rows[0]) if rows else None
+
     def subscribed_topics(self, now: float) -> set[str]:
         return {str(r[0]) for r in self._read("SELECT DISTINCT topic FROM subscriptions WHERE expires_at > ?", (now,))}
 
@@ -226,6 +234,9 @@ class PushStore:
     def mark(self, name: str) -> int | None:
         rows = self._read("SELECT value FROM marks WHERE name = ?", (name,))
         return int(rows[0][0]) if rows else None
+
+    def clear_index(self) -> None:
+        self._write([("DELETE FROM indexnow_urls", ()), ("DELETE FROM marks WHERE name LIKE 'indexnow.%'", ())])
 
     def indexed(self, hours: Sequence[int]) -> dict[str, tuple[int, int]]:
         """url -> (hour, lastmod) of the URLs last seen live in these hours."""
