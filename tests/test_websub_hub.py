@@ -327,9 +327,16 @@ async def test_forged_and_bad_requests_are_refused(db_path: Path, now: datetime,
                 response = await client.post("/websub/hub", data=form)
                 assert response.status_code == status, (form, response.text)
                 assert response.text.strip()  # a short reason
-            # Not a form.
+            # Not a form, not UTF-8, too large.
             response = await client.post("/websub/hub", json={"hub.mode": "subscribe"})
             assert response.status_code == 415
+            form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+            response = await client.post("/websub/hub", content=b"hub.mode=\xff\xfe", headers=form_type)
+            assert response.status_code == 400
+            response = await client.post(
+                "/websub/hub", content=b"hub.mode=subscribe&x=" + b"y" * 20000, headers=form_type
+            )
+            assert response.status_code == 413
             assert (await client.get("/websub/hub")).status_code == 405
             # Callbacks that do not confirm: accepted, then no subscription.
             assert (await subscribe(client, liar.url)).status_code == 202
@@ -356,7 +363,20 @@ async def test_private_callbacks_and_limits(db_path: Path, now: datetime, clock:
             ):
                 response = await subscribe(client, callback)
                 assert response.status_code == 400 and "private" in response.text, callback
-        settings = hub_settings(db_path, websub__max_subscriptions_per_topic=1, websub__max_subscriptions=2)
+            # A secret only for an https callback (W3C WebSub 5.1), unless private callbacks are allowed.
+            public = "http://93.184.216.34/callback"  # a public address, never called: no round runs
+            response = await subscribe(client, public, **{"hub.secret": "kunci"})
+            assert response.status_code == 400 and "https" in response.text
+            assert (
+                await subscribe(client, public.replace("http:", "https:"), **{"hub.secret": "kunci"})
+            ).status_code == 202
+            assert (await subscribe(client, public)).status_code == 202
+        settings = hub_settings(
+            db_path,
+            websub__max_subscriptions_per_topic=1,
+            websub__max_subscriptions=2,
+            push__state_path=str(db_path.with_name("limits.sqlite")),
+        )
         async with serve(settings, clock) as (client, app):
             assert (await subscribe(client, one.url)).status_code == 202
             await app.state.push.deliverer.round()

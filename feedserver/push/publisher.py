@@ -67,6 +67,8 @@ class Publisher:
     async def ping(self, client: httpx.AsyncClient, job: Job) -> Outcome:
         """Tell a hub the feed changed. W3C WebSub 6 leaves the form to the hub; this is
         the one public hubs (and websub.rocks) take: hub.mode=publish, hub.url."""
+        if job.target not in self.hubs:
+            return Outcome.DROP  # queued before a restart that took this hub out of websub.hubs
         response = await client.post(job.target, data={"hub.mode": "publish", "hub.url": job.topic})
         outcome = outcome_of(response)
         if outcome is not Outcome.DONE:
