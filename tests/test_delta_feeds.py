@@ -124,7 +124,8 @@ async def test_a_changed_item_is_in_the_delta_and_old_versions_are_forgotten(
         delta = await client.get("/feed.atom", headers=delta_request(etags[2]))
         assert delta.status_code == 226 and article_ids(delta.content, "atom") == ["a-4"]
         history = app.state.push.history.feeds["/feed.atom"]
-        assert len(history) == 2  # bounded memory: fingerprints of two versions
+        assert len(history) == 2  # bounded memory: fingerprints of two versions,
+        assert [len(packed) for _, packed in history] == [2 * 8, 3 * 8]  # 8 bytes per item of v1, v2
 
 
 @pytest.mark.anyio

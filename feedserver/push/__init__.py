@@ -32,7 +32,8 @@ class Push:
     def __init__(self, service: FeedService) -> None:
         self.service = service
         settings = service.settings
-        self.history = DeltaHistory(settings["feeds.delta_versions"]) if settings["feeds.delta_versions"] else None
+        versions = settings["feeds.delta_versions"]
+        self.history = DeltaHistory(versions, settings["cache.max_entries"]) if versions else None
         self.enabled = bool(settings.hubs or settings["indexnow.key"])
         self.store: PushStore | None = None
         self.deliverer: Deliverer | None = None

@@ -37,21 +37,31 @@ def fmt_of(key: str) -> str | None:
     return None
 
 
+DIGEST_SIZE = 8  # per item and version: 50 items are 400 bytes
+MAX_DELTA_BYTES = 4 * 1024 * 1024  # recent 226 bodies kept, so a burst of readers costs one render each
+
+
 def _digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=12).digest()
+    return hashlib.blake2b(data, digest_size=DIGEST_SIZE).digest()
 
 
-def fingerprints(body: bytes, fmt: str) -> frozenset[bytes]:
-    """One hash per item: an item edited in any way is a new fingerprint."""
+def fingerprints(body: bytes, fmt: str) -> bytes:
+    """One hash per item, joined: an item edited in any way is a new fingerprint.
+    Kept as one bytes object (a set of 50 would take ten times the memory)."""
     if fmt == "json":
-        return frozenset(_digest(orjson.dumps(item)) for item in orjson.loads(body).get("items", []))
-    return frozenset(_digest(match.group()) for match in ITEM[fmt].finditer(body))
+        return b"".join(_digest(orjson.dumps(item)) for item in orjson.loads(body).get("items", []))
+    return b"".join(_digest(match.group()) for match in ITEM[fmt].finditer(body))
 
 
-def delta_body(body: bytes, fmt: str, known: frozenset[bytes]) -> bytes:
-    """The feed with only the items whose fingerprint is not in `known`, in the same
-    format and otherwise byte for byte (our writers put items in one run, RSS
+def _as_set(packed: bytes) -> frozenset[bytes]:
+    return frozenset(packed[i : i + DIGEST_SIZE] for i in range(0, len(packed), DIGEST_SIZE))
+
+
+def delta_body(body: bytes, fmt: str, packed: bytes) -> bytes:
+    """The feed with only the items whose fingerprint is not among `packed`, in the
+    same format and otherwise byte for byte (our writers put items in one run, RSS
     `<item>` and Atom `<entry>` elements with no attributes)."""
+    known = _as_set(packed)
     if fmt == "json":
         document: dict[str, Any] = orjson.loads(body)
         document["items"] = [item for item in document.get("items", []) if _digest(orjson.dumps(item)) not in known]
@@ -73,12 +83,15 @@ def wants_feed_delta(a_im: bytes) -> bool:
 
 
 class DeltaHistory:
-    """Recent versions of each feed: (ETag, item fingerprints), newest last."""
+    """Recent versions of each feed: (ETag, item fingerprints), newest last, for at
+    most `max_feeds` feeds (the least recently changed forgotten first)."""
 
-    def __init__(self, versions: int) -> None:
+    def __init__(self, versions: int, max_feeds: int) -> None:
         self.versions = versions
-        self.feeds: dict[str, deque[tuple[str, frozenset[bytes]]]] = {}
+        self.max_feeds = max_feeds
+        self.feeds: OrderedDict[str, deque[tuple[str, bytes]]] = OrderedDict()
         self._deltas: OrderedDict[tuple[str, str, str, bool], bytes] = OrderedDict()  # recent 226 bodies
+        self._delta_bytes = 0
 
     async def on_change(self, report: ChangeReport) -> None:
         for change in report.documents:
@@ -90,8 +103,11 @@ class DeltaHistory:
             elif change.old is not None:
                 history = self.feeds.setdefault(change.key, deque(maxlen=self.versions))
                 history.append((change.old.etag, fingerprints(change.old.identity, fmt)))
+                self.feeds.move_to_end(change.key)
+                while len(self.feeds) > self.max_feeds:
+                    self.feeds.popitem(last=False)
 
-    def known(self, key: str, if_none_match: bytes, current: Rendered) -> tuple[str, frozenset[bytes]] | None:
+    def known(self, key: str, if_none_match: bytes, current: Rendered) -> tuple[str, bytes] | None:
         """The client's version and its items, if it is a recent one other than the current."""
         history = self.feeds.get(key)
         if not history:
@@ -104,7 +120,7 @@ class DeltaHistory:
                 return etag, items
         return None
 
-    def body(self, key: str, current: Rendered, old_etag: str, known: frozenset[bytes], gzip: bool) -> bytes:
+    def body(self, key: str, current: Rendered, old_etag: str, known: bytes, gzip: bool) -> bytes:
         cache_key = (key, current.etag, old_etag, gzip)
         body = self._deltas.get(cache_key)
         if body is None:
@@ -115,8 +131,9 @@ class DeltaHistory:
                 compressor = zlib_ng.compressobj(6, zlib_ng.DEFLATED, 31)
                 body = compressor.compress(body) + compressor.flush()
             self._deltas[cache_key] = body
-            while len(self._deltas) > 64:
-                self._deltas.popitem(last=False)
+            self._delta_bytes += len(body)
+            while self._delta_bytes > MAX_DELTA_BYTES and len(self._deltas) > 1:
+                self._delta_bytes -= len(self._deltas.popitem(last=False)[1])
         return body
 
 
