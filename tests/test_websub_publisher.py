@@ -267,3 +267,22 @@ def test_real_uvicorn_with_two_workers_pings_once_per_change(tmp_path: Path, db_
                 for _ in range(20):
                     client.get("/healthz")
             assert pinged(hub) == Counter(TIONGKOK) + Counter(EKONOMI)
+
+
+@pytest.mark.anyio
+async def test_pings_not_yet_sent_survive_a_restart(db_path: Path, now: datetime, clock: FakeClock) -> None:
+    write_records(db_path, site(now))
+    with http_recorder() as gone:
+        url = gone.url
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    settings = push_settings(db_path, [url])
+    async with serve(settings, clock) as (_, app):
+        with cms_connection(db_path, clock) as conn:
+            publish(conn, "a-2", now - timedelta(minutes=5))
+        await app.state.watcher.check()
+        await app.state.push.deliverer.round()  # the hub is down
+    with http_recorder(port=port) as hub:
+        async with serve(settings, clock) as (_, app):  # a new process: nothing in memory
+            clock.advance(80)
+            await app.state.push.deliverer.round()
+            assert pinged(hub) == Counter(TIONGKOK)
