@@ -17,6 +17,7 @@ import pytest
 from tests.cms import cms_connection, publish
 from tests.conftest import BASE_URL, article, section, write_records
 from tests.push_servers import http_recorder
+from tests.test_indexnow import wait_for_baseline
 from tests.uvicorn_process import running_server
 
 pytestmark = pytest.mark.e2e
@@ -61,9 +62,7 @@ def test_outbound_requests_of_one_write(tmp_path: Path, db_path: Path, now: date
                 form = {"hub.mode": "subscribe", "hub.topic": BASE_URL + topic, "hub.callback": subscriber.url}
                 assert client.post("/websub/hub", data=form).status_code == 202
                 subscriber.wait_for(1, "GET")
-            # Let the sending worker record the archive (IndexNow's first round) before the write.
-            for _ in range(20):
-                client.get("/healthz")
+            wait_for_baseline(tmp_path / "push.sqlite")  # IndexNow's first round, before the write
             with cms_connection(db_path) as conn:
                 publish(conn, "a-2", now - timedelta(minutes=1), title="Lampion 灯笼 menyala")
             hub_a.wait_for(9)
