@@ -19,7 +19,7 @@ import pytest
 from lxml import etree
 
 from tests.cms import cms_connection, publish
-from tests.conftest import BASE_URL, FakeClock, article, make_settings, section, serve, write_records
+from tests.conftest import BASE_URL, REPO, FakeClock, article, make_settings, section, serve, write_records
 from tests.push_servers import Received, Recorder, http_recorder
 from tests.test_feed_formats import check_atom, check_json, check_rss
 from tests.uvicorn_process import running_server
@@ -286,3 +286,20 @@ async def test_pings_not_yet_sent_survive_a_restart(db_path: Path, now: datetime
             clock.advance(80)
             await app.state.push.deliverer.round()
             assert pinged(hub) == Counter(TIONGKOK)
+
+
+def test_hub_settings_from_the_environment() -> None:
+    from feedserver.config import ConfigError, load_settings
+
+    environ = {"FEEDSERVER_WEBSUB_HUBS": "https://a.example/hub, https://b.example/"}
+    settings = load_settings(path=REPO / "config" / "feedserver.toml", environ=environ)
+    assert settings["websub.hubs"] == ("https://a.example/hub", "https://b.example/")
+    environ["FEEDSERVER_WEBSUB_BUILTIN_HUB"] = "true"
+    assert load_settings(path=REPO / "config" / "feedserver.toml", environ=environ).hubs[-1] == (
+        "https://example.id/websub/hub"
+    )
+    for bad in ("ftp://a.example/", "not a url", "https://a.example/<x>"):
+        with pytest.raises(ConfigError, match=r"websub\.hubs"):
+            load_settings(path=REPO / "config" / "feedserver.toml", environ={"FEEDSERVER_WEBSUB_HUBS": bad})
+    with pytest.raises(ConfigError, match=r"indexnow\.key"):
+        load_settings(path=REPO / "config" / "feedserver.toml", environ={"FEEDSERVER_INDEXNOW_KEY": "short"})
