@@ -8,6 +8,7 @@ refuse, or echo a challenge, and read back exactly what the server sent.
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -92,11 +93,17 @@ def _handler(recorder: Recorder) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog is 5: a burst of deliveries (16 at once)
+    # would overflow it and some connections stall or reset.
+    request_queue_size = 128
+
+
 @contextlib.contextmanager
 def http_recorder(reply: Reply = accept, port: int = 0, path: str = "/") -> Iterator[Recorder]:
     """A recording server on 127.0.0.1 (port 0: a free one), stopped when the block ends."""
     recorder = Recorder(reply)
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(recorder))
+    server = _Server(("127.0.0.1", port), _handler(recorder))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -107,3 +114,18 @@ def http_recorder(reply: Reply = accept, port: int = 0, path: str = "/") -> Iter
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextlib.contextmanager
+def down_server() -> Iterator[int]:
+    """A port on 127.0.0.1 where nothing answers: bound but not listening, so a
+    connection is refused at once, and no other process can take the port while
+    the test plays a server that is down. The block's end frees it for the
+    recorder that plays the server coming back."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield int(sock.getsockname()[1])
+    finally:
+        sock.close()

@@ -9,6 +9,7 @@ found; the publish ping naming the topic) are ported as the first tests.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from lxml import etree
 
 from tests.cms import cms_connection, publish
 from tests.conftest import BASE_URL, REPO, FakeClock, article, make_settings, section, serve, write_records
-from tests.push_servers import Received, Recorder, http_recorder
+from tests.push_servers import Received, Recorder, down_server, http_recorder
 from tests.test_feed_formats import check_atom, check_json, check_rss
 from tests.uvicorn_process import running_server
 
@@ -202,10 +203,9 @@ async def test_a_hub_answering_5xx_is_retried_with_backoff(db_path: Path, now: d
 @pytest.mark.anyio
 async def test_nothing_is_lost_while_the_hub_is_down(db_path: Path, now: datetime, clock: FakeClock) -> None:
     write_records(db_path, site(now))
-    with http_recorder() as gone:
-        url = gone.url
-    port = int(url.rsplit(":", 1)[1].strip("/"))
-    async with serve(push_settings(db_path, [url]), clock) as (_, app):
+    down = contextlib.ExitStack()
+    port = down.enter_context(down_server())
+    async with serve(push_settings(db_path, [f"http://127.0.0.1:{port}/"]), clock) as (_, app):
         deliverer = app.state.push.deliverer
         with cms_connection(db_path, clock) as conn:
             publish(conn, "a-2", now - timedelta(minutes=5))
@@ -218,6 +218,7 @@ async def test_nothing_is_lost_while_the_hub_is_down(db_path: Path, now: datetim
             await deliverer.round()
             clock.advance(80)
         assert app.state.push.store.pending("publish") == len(TIONGKOK) + len(EKONOMI)
+        down.close()  # the hub comes back
         with http_recorder(port=port) as hub:
             clock.advance(80)
             await deliverer.round()
@@ -272,15 +273,13 @@ def test_real_uvicorn_with_two_workers_pings_once_per_change(tmp_path: Path, db_
 @pytest.mark.anyio
 async def test_pings_not_yet_sent_survive_a_restart(db_path: Path, now: datetime, clock: FakeClock) -> None:
     write_records(db_path, site(now))
-    with http_recorder() as gone:
-        url = gone.url
-    port = int(url.rsplit(":", 1)[1].strip("/"))
-    settings = push_settings(db_path, [url])
-    async with serve(settings, clock) as (_, app):
-        with cms_connection(db_path, clock) as conn:
-            publish(conn, "a-2", now - timedelta(minutes=5))
-        await app.state.watcher.check()
-        await app.state.push.deliverer.round()  # the hub is down
+    with down_server() as port:
+        settings = push_settings(db_path, [f"http://127.0.0.1:{port}/"])
+        async with serve(settings, clock) as (_, app):
+            with cms_connection(db_path, clock) as conn:
+                publish(conn, "a-2", now - timedelta(minutes=5))
+            await app.state.watcher.check()
+            await app.state.push.deliverer.round()  # the hub is down
     with http_recorder(port=port) as hub:
         async with serve(settings, clock) as (_, app):  # a new process: nothing in memory
             clock.advance(80)

@@ -48,6 +48,10 @@ def outcome_of(response: httpx.Response) -> Outcome:
     return Outcome.DROP
 
 
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+
+
 class Deliverer:
     def __init__(self, store: PushStore, settings: Settings, clock: Callable[[], float]) -> None:
         self.store = store
@@ -143,6 +147,8 @@ class Deliverer:
             size = self.batch_handlers[kind][1]
             groups.extend(group[i : i + size] for i in range(0, len(group), size))
 
+        failed: dict[str, int] = {}
+
         async def one(group: list[Job]) -> None:
             async with semaphore:
                 kind = group[0].kind
@@ -152,12 +158,18 @@ class Deliverer:
                     else:
                         outcome = await self.handlers[kind](self.client, group[0])
                 except httpx.HTTPError as exc:
-                    logger.info("push %s to %s failed: %s", kind, group[0].target, exc)
+                    logger.debug("push %s to %s failed: %r", kind, group[0].target, exc)
                     outcome = Outcome.RETRY
+                if outcome is not Outcome.DONE:
+                    failed[kind] = failed.get(kind, 0) + 1
                 self.sent += 1
                 await self._settle(group, outcome)
 
         await asyncio.gather(*(one(group) for group in groups))
+        if failed:  # one line per round, not one per request
+            logger.info(
+                "push: %s requests did not succeed (retried with backoff, or dropped if refused)", _counts(failed)
+            )
         return len(jobs)
 
     async def _settle(self, jobs: list[Job], outcome: Outcome) -> None:

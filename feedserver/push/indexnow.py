@@ -126,5 +126,5 @@ class IndexNow:
         )
         outcome = outcome_of(response)
         if outcome is not Outcome.DONE:
-            logger.info("IndexNow %s answered %d for %d URLs", self.endpoint, response.status_code, len(jobs))
+            logger.debug("IndexNow %s answered %d for %d URLs", self.endpoint, response.status_code, len(jobs))
         return outcome

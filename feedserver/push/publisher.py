@@ -72,7 +72,7 @@ class Publisher:
         response = await client.post(job.target, data={"hub.mode": "publish", "hub.url": job.topic})
         outcome = outcome_of(response)
         if outcome is not Outcome.DONE:
-            logger.info("hub %s answered %d to the ping for %s", job.target, response.status_code, job.topic)
+            logger.debug("hub %s answered %d to the ping for %s", job.target, response.status_code, job.topic)
         return outcome
 
 
