@@ -217,6 +217,15 @@ def _url_list(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _endpoint(value: Any) -> str:
+    """An absolute http(s) URL with any path (an API endpoint)."""
+    text = _nonempty(value)
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.fragment:
+        raise ValueError("must be an absolute http(s) URL such as https://api.indexnow.org/indexnow")
+    return text
+
+
 def _indexnow_key(value: Any) -> str:
     text = _str(value).strip()
     if text and not re.fullmatch(r"[A-Za-z0-9-]{8,128}", text):
@@ -455,7 +464,7 @@ SETTINGS: tuple[Setting, ...] = (
         "indexnow.endpoint",
         "https://api.indexnow.org/indexnow",
         "Where IndexNow submissions are POSTed (the shared endpoint passes them to every engine).",
-        _base_url,
+        _endpoint,
     ),
 )
 
