@@ -81,7 +81,7 @@ def create_app(
             await push.stop()
             await service.close()
 
-    starlette = Starlette(routes=[*ROUTES, *extra_routes, *push.routes], lifespan=lifespan)
+    starlette = Starlette(routes=[*ROUTES, *push.routes, *extra_routes], lifespan=lifespan)
     # No slash redirects: Starlette builds their Location from the Host header,
     # and absolute URLs must come from site.base_url only. A feed URL
     # with a stray slash is malformed: 404.
