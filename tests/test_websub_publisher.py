@@ -302,3 +302,44 @@ def test_hub_settings_from_the_environment() -> None:
             load_settings(path=REPO / "config" / "feedserver.toml", environ={"FEEDSERVER_WEBSUB_HUBS": bad})
     with pytest.raises(ConfigError, match=r"indexnow\.key"):
         load_settings(path=REPO / "config" / "feedserver.toml", environ={"FEEDSERVER_INDEXNOW_KEY": "short"})
+
+
+def test_changed_feeds_equals_comparing_every_feed() -> None:
+    """The shortcut (only the sections a change touched, their parents, and the empty
+    ones when the site's date moved) finds exactly what comparing every feed finds."""
+    import random
+
+    from feedserver.events import ChangeReport
+    from feedserver.feeds import FeedScope
+    from feedserver.push.topics import changed_feeds, scopes
+    from feedserver.state import SectionState, SiteState
+
+    rng = random.Random(3)
+    slugs = ["berita", "berita/tiongkok", "berita/tiongkok/beijing", "ekonomi", "ekonomi/pasar", "budaya", "olah/raga"]
+
+    def state() -> SiteState:
+        sections = {}
+        for slug in rng.sample(slugs, rng.randint(1, len(slugs))):
+            published = rng.choice([None, 100, 200, 300])
+            sections[slug] = SectionState(
+                slug, slug.title(), "", rng.choice([50, 150, 250]), published, rng.randint(0, 2)
+            )
+        return SiteState(1000, sections, None)
+
+    for _ in range(500):
+        old = state()
+        new = SiteState(1000, {k: v for k, v in old.sections.items() if rng.random() > 0.1}, None)
+        for slug in rng.sample(slugs, rng.randint(0, 3)):
+            new.sections[slug] = SectionState(
+                slug, slug.title(), "", rng.choice([50, 150, 350]), rng.choice([None, 300]), 3
+            )
+        report = ChangeReport(old, new, ())
+        every = [
+            scope.section
+            for scope in scopes(new)
+            if FeedScope(scope.section).signature(old) != FeedScope(scope.section).signature(new)
+        ]
+        assert sorted({d.scope.section or "" for d in changed_feeds(report)}) == sorted(s or "" for s in every), (
+            old,
+            new,
+        )

@@ -12,13 +12,41 @@ from feedserver.routes import SECTION_PATH
 from feedserver.state import SiteState
 
 
+def _ancestors(slug: str) -> list[str]:
+    """`a`, `a/b`, `a/b/c` for `a/b/c`: the section and every parent its path implies."""
+    parts = slug.split("/")
+    return ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+
+
 def scopes(state: SiteState) -> list[FeedScope]:
     """The site and every section, including parents only implied by a path."""
-    slugs: set[str] = set()
-    for slug in state.sections:
-        parts = slug.split("/")
-        slugs.update("/".join(parts[:n]) for n in range(1, len(parts) + 1))
+    slugs = {ancestor for slug in state.sections for ancestor in _ancestors(slug)}
     return [FeedScope(None), *(FeedScope(slug) for slug in sorted(slugs))]
+
+
+def _candidates(report: ChangeReport) -> set[str | None]:
+    """Scopes whose feed may have changed: the site, the sections a write touched,
+    their parents (whose feeds list them) and their subsections (whose items name
+    their parents' titles), and, when the site's date moved, every scope with no
+    live article (dated by the site: FeedScope.last_modified). Not every scope: with
+    a thousand sections, comparing all signatures on each change would cost a
+    million steps. tests/test_websub_publisher.py checks it against comparing all."""
+    old, new = report.old.sections, report.new.sections
+    touched = {slug for slug in old.keys() | new.keys() if old.get(slug) != new.get(slug)}
+    found: set[str | None] = {None, *(a for slug in touched for a in _ancestors(slug))}
+    if touched:
+        for state in (report.old, report.new):
+            found.update(
+                scope.section
+                for scope in scopes(state)
+                if scope.section is not None and not touched.isdisjoint(_ancestors(scope.section))
+            )
+    site = FeedScope(None)
+    if site.last_modified(report.old) != site.last_modified(report.new):
+        for state in (report.old, report.new):
+            live = {a for s in state.sections.values() if s.newest_published is not None for a in _ancestors(s.slug)}
+            found.update(scope.section for scope in scopes(state) if scope.section not in live)
+    return found
 
 
 def changed_feeds(report: ChangeReport, items: ItemCache | None = None) -> list[FeedDocument]:
@@ -26,9 +54,11 @@ def changed_feeds(report: ChangeReport, items: ItemCache | None = None) -> list[
 
     An embargoed article moves no signature until its publish time (schema
     triggers; FeedScope.signature), so it causes nothing before then."""
+    existing = {scope.section for scope in scopes(report.new)}
     changed: list[FeedDocument] = []
-    for scope in scopes(report.new):
-        if scope.signature(report.old) != scope.signature(report.new):
+    for section in sorted(_candidates(report), key=lambda s: "" if s is None else s):
+        scope = FeedScope(section)
+        if section in existing and scope.signature(report.old) != scope.signature(report.new):
             changed.extend(FeedDocument(scope, fmt, items) for fmt in EXTENSIONS)
     return changed
 
