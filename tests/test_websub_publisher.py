@@ -113,6 +113,7 @@ async def test_websub_rocks_publisher_discovery_in_headers_and_every_format(
                 "http://purl.org/rss/1.0/modules/content/",
                 "http://purl.org/dc/elements/1.1/",
                 "http://search.yahoo.com/mrss/",
+                "http://purl.org/syndication/history/1.0",  # RFC 5005 (fh:complete)
             }
         # 304s keep working with the header on the 200s.
         response = await client.get("/feed.rss")
