@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from feedserver.audience import Audience, AudienceMiddleware
 from feedserver.changes import ChangeWatcher
 from feedserver.config import Settings, load_settings
 from feedserver.http import send_rendered
@@ -43,12 +44,13 @@ class CacheFastPath:
 
 def create_app(
     settings: Settings | None = None, clock: Callable[[], float] = time.time, watch: bool = True
-) -> CacheFastPath:
+) -> AudienceMiddleware:
     """Build the app. `clock` is injectable so tests move time instead of sleeping;
     `watch=False` leaves the change check to the test (`app.state.watcher.check()`)."""
     settings = settings or load_settings()
     service = FeedService(settings, clock)
     watcher = ChangeWatcher(service)
+    audience = Audience(settings, service, watcher, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -56,10 +58,12 @@ def create_app(
         await service.open()
         if watch:
             watcher.run_in_background()
+        audience.start()
         logger.info("serving %s from %s", settings.base_url, settings.database_path)
         try:
             yield
         finally:
+            await audience.stop()  # the last batch of subscriber observations is written here
             await watcher.stop()
             await service.close()
 
@@ -70,6 +74,8 @@ def create_app(
     starlette.router.redirect_slashes = False
     starlette.state.service = service
     starlette.state.watcher = watcher
-    fast = CacheFastPath(starlette, service)
-    fast.state = starlette.state  # type: ignore[attr-defined]
-    return fast
+    starlette.state.audience = audience
+    # Counting, metrics and the polling limit wrap everything, hits included.
+    app = audience.wrap(CacheFastPath(starlette, service))
+    app.state = starlette.state  # type: ignore[attr-defined]
+    return app

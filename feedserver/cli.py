@@ -1,4 +1,4 @@
-"""The `feedserver` command: init-db, import, demo-db and serve."""
+"""The `feedserver` command: init-db, import, demo-db, serve, stats and check."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import logging
 import os
 import sqlite3
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from feedserver import __version__
+from feedserver.audience import FeedCount, load_counts, stats_path, window_seconds
 from feedserver.config import CONFIG_ENV, SETTINGS_BY_KEY, ConfigError, Settings, load_settings
 from feedserver.db import DatabaseUnavailable, init_db, read_only_uri, schema_problem
 from feedserver.importer import import_records, read_lines
@@ -133,6 +135,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return run_uvicorn(settings)
 
 
+def format_stats(counts: list[FeedCount]) -> str:
+    """The table `feedserver stats` prints: per feed its total, then by aggregator or reader."""
+    if not counts:
+        return "no subscribers counted yet"
+    width = max(len(c.feed) for c in counts)
+    width = max([width, *(len(agent) + 2 for c in counts for agent in c.by_agent), len("feed")])
+    lines = [f"{'feed':<{width}}  subscribers"]
+    for count in counts:
+        lines.append(f"{count.feed:<{width}}  {count.subscribers:>11,}")
+        lines.extend(f"  {agent:<{width - 2}}  {n:>11,}" for agent, n in count.by_agent.items())
+    return "\n".join(lines)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(Path(args.config) if args.config else None)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    path = stats_path(settings)
+    if path is None:
+        return _fail("stats.path is empty: subscriber counting is off")
+    try:
+        counts = load_counts(path, int(time.time()), window_seconds(settings))
+    except sqlite3.Error as exc:
+        return _fail(f"{path}: {exc}")
+    if args.json:
+        print(json.dumps([c.as_json() for c in counts], ensure_ascii=False))
+    else:
+        print(format_stats(counts))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="feedserver", description=__doc__)
     parser.add_argument("--version", action="version", version=f"feedserver {__version__}")
@@ -161,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int)
     serve.add_argument("--demo", action="store_true", help=f"build and serve the demo site ({DEMO_DATABASE})")
     serve.set_defaults(handler=cmd_serve)
+
+    stats = commands.add_parser("stats", help="subscribers per feed, from stats.path")
+    stats.add_argument("--config", help="config file (default: $FEEDSERVER_CONFIG or config/feedserver.toml)")
+    stats.add_argument("--json", action="store_true", help='a list of {"feed", "subscribers", "by_agent"} objects')
+    stats.set_defaults(handler=cmd_stats)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
