@@ -26,8 +26,8 @@ from feedserver.audience.clients import ClientAddress
 from feedserver.audience.polling import PollingLimit
 from feedserver.cli import main
 from tests.conftest import FakeClock, article, lifespan, make_settings, section, write_records
-from tests.uvicorn_process import running_server, server_environment
 from tests.user_agents import AGGREGATORS, NOT_COUNTED, READERS
+from tests.uvicorn_process import running_server, server_environment
 
 WEEK = 7 * 86400
 PROXY = "10.0.0.2"

@@ -15,7 +15,8 @@ AGGREGATORS = [
     ("Feedbin feed-id:1234 - 9 subscribers", "Feedbin", 9, "1234"),
     (
         "NewsBlur Feed Fetcher - 5 subscribers - https://www.newsblur.com/site/6051/kabar-tiongkok "
-        "(Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15)",
+        "(Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.0 Safari/605.1.15)",
         "NewsBlur",
         5,
         "",
