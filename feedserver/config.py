@@ -146,6 +146,13 @@ def _lines(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _token(value: Any) -> str:
+    text = _str(value).strip()
+    if not re.fullmatch(r"[\x21-\x7e]*", text):
+        raise ValueError("must be printable ASCII with no spaces (it travels in an HTTP header)")
+    return text
+
+
 def _networks(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [part for part in re.split(r"[\s,]+", value) if part]
@@ -303,7 +310,7 @@ SETTINGS: tuple[Setting, ...] = (
         "metrics.token",
         "",
         "Bearer token /metrics asks for (Authorization: Bearer ...); empty: /metrics is a 404.",
-        _str,
+        _token,
     ),
     Setting(
         "metrics.top_feeds",
