@@ -59,7 +59,7 @@ def site_feed_size(database: Path, items: int) -> int:
     """Bytes of the site RSS feed with `feeds.items` = items, rendered in-process."""
     from feedserver.config import load_settings
     from feedserver.documents import FeedDocument
-    from feedserver.feeds import Scope
+    from feedserver.feeds import FeedScope
     from feedserver.service import FeedService
 
     async def render() -> int:
@@ -69,7 +69,7 @@ def site_feed_size(database: Path, items: int) -> int:
         service = FeedService(settings)
         await service.open()
         try:
-            rendered = await service.serve(FeedDocument(Scope(None), "rss", service.items))
+            rendered = await service.serve(FeedDocument(FeedScope(None), "rss", service.items))
             return len(rendered.body)
         finally:
             await service.close()

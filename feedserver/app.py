@@ -69,7 +69,7 @@ def create_app(
 
     starlette = Starlette(routes=ROUTES, lifespan=lifespan)
     # No slash redirects: Starlette builds their Location from the Host header,
-    # and absolute URLs must come from site.base_url only (issue 2). A feed URL
+    # and absolute URLs must come from site.base_url only. A feed URL
     # with a stray slash is malformed: 404.
     starlette.router.redirect_slashes = False
     starlette.state.service = service

@@ -90,8 +90,8 @@ class ChangeWatcher:
             reloaded = await self._check()
         except DatabaseUnavailable as exc:
             self._pending = True
-            if is_lock(exc):
-                # Logged once per lock, not once per check (issue 4).
+            if exc.is_lock:
+                # Logged once per lock, not once per check.
                 if not self._locked:
                     logger.warning("database locked by another process (%s); serving cached copies, retrying", exc)
                 self._locked = True
@@ -153,9 +153,3 @@ class ChangeWatcher:
         self._pending = False
         self.reloads += 1
         return True
-
-
-def is_lock(exc: DatabaseUnavailable) -> bool:
-    """SQLITE_BUSY / SQLITE_LOCKED: a CMS write in progress, not a broken database."""
-    text = str(exc)
-    return "locked" in text or "busy" in text

@@ -27,6 +27,12 @@ MIGRATIONS: dict[int, str] = {}
 class DatabaseUnavailable(Exception):
     """The database cannot be read: missing, locked, corrupt or of an unknown version."""
 
+    @property
+    def is_lock(self) -> bool:
+        """SQLITE_BUSY / SQLITE_LOCKED: a CMS write in progress, not a broken database."""
+        text = str(self)
+        return "locked" in text or "busy" in text
+
 
 class QueryTimeout(DatabaseUnavailable):
     """A query ran past database.query_timeout_seconds and was interrupted."""
@@ -155,7 +161,6 @@ class ReadPool:
         self.size = size
         self.query_timeout = query_timeout
         self.busy_timeout = busy_timeout
-        self.identity: FileIdentity | None = None
         self._idle: asyncio.Queue[_Reader] = asyncio.Queue()
         self._all: list[_Reader] = []
         self.queries = 0  # counted so tests can prove a warm request does no database I/O
@@ -166,7 +171,6 @@ class ReadPool:
             if self.path.exists():  # a directory, a device: nothing SQLite can read
                 raise DatabaseUnavailable(f"database {self.path} is not a regular file")
             raise DatabaseUnavailable(f"database {self.path} does not exist")
-        self.identity = FileIdentity.of(self.path)
         try:
             for _ in range(self.size):
                 reader = _Reader(*await connect_reader(self.path, self.busy_timeout))

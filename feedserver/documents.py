@@ -12,14 +12,15 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from feedserver.cache import Body
+from feedserver.body import Body
 from feedserver.config import Settings
 from feedserver.db import ReadPool
-from feedserver.feeds import ItemCache, Scope, build_feed
+from feedserver.feeds import FeedScope, ItemCache, build_feed
 from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
-from feedserver.queries import SiteState, articles_by_pk, newest_article_keys
+from feedserver.queries import articles_by_pk, newest_article_keys
+from feedserver.state import SiteState
 from feedserver.xmlfeeds import render_atom, render_rss
 
 MEDIA_TYPES = {
@@ -44,7 +45,7 @@ class Document(Protocol):
 
 @dataclass(frozen=True)
 class FeedDocument:
-    scope: Scope
+    scope: FeedScope
     fmt: str
     items: ItemCache | None = field(default=None, compare=False, hash=False)
 
@@ -99,8 +100,8 @@ class HomeDocument:
     def signature(self, state: SiteState) -> Hashable:
         return (
             tuple(sorted((s.slug, s.title, s.description) for s in state.sections.values())),
-            Scope(None).last_modified(state),
+            FeedScope(None).last_modified(state),
         )
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
-        return Body(render_home(settings, state), Scope(None).last_modified(state), "text/html; charset=utf-8")
+        return Body(render_home(settings, state), FeedScope(None).last_modified(state), "text/html; charset=utf-8")

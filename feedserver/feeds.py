@@ -16,16 +16,16 @@ from urllib.parse import quote
 
 from feedserver.config import Settings
 from feedserver.model import Category, Feed, FeedItem, Image, Person
-from feedserver.queries import ArticleRow, SectionState, SiteState
+from feedserver.queries import ArticleRow
+from feedserver.state import SectionState, SiteState
 from feedserver.text import absolute_url, absolutize_html, uri, xml_safe
 from feedserver.times import local_time
 
-FORMATS = ("rss", "atom", "json")
 EXTENSIONS = {"rss": "feed.rss", "atom": "feed.atom", "json": "feed.json"}
 
 
 @dataclass(frozen=True)
-class Scope:
+class FeedScope:
     """What a feed covers: the whole site (section None) or a section and its subsections."""
 
     section: str | None
@@ -47,14 +47,14 @@ class Scope:
         Both parts only grow (changed_at is moved forward by the schema's
         triggers), so the date never goes backwards. A section left with no
         live article still counts with its changed_at: deleting a subsection's
-        only article must not date its parent or the site back (issue 2). A
+        only article must not date its parent or the site back. A
         section scope with no live article takes the site's newest change; an
         empty site 0.
         """
         slugs = self.section_slugs(state)
         states = state.sections.values() if slugs is None else [state.sections[s] for s in slugs]
         if self.section is not None and all(s.newest_published is None for s in states):
-            return Scope(None).last_modified(state)
+            return FeedScope(None).last_modified(state)
         return max((max(s.changed_at, s.newest_published or 0) for s in states), default=0)
 
     def signature(self, state: SiteState) -> tuple[object, ...]:
@@ -176,7 +176,7 @@ def build_item(row: ArticleRow, settings: Settings, sections: dict[str, SectionS
     )
 
 
-def build_feed(scope: Scope, fmt: str, items: Sequence[FeedItem], state: SiteState, settings: Settings) -> Feed:
+def build_feed(scope: FeedScope, fmt: str, items: Sequence[FeedItem], state: SiteState, settings: Settings) -> Feed:
     base = settings.base_url
     site_title = xml_safe(settings["site.title"])
     if scope.section is None:
@@ -185,7 +185,7 @@ def build_feed(scope: Scope, fmt: str, items: Sequence[FeedItem], state: SiteSta
         feed_id = tag_uri(settings, "feed")
     else:
         # A parent nobody declared (the CMS wrote only `olahraga/sepakbola`)
-        # follows from the path (issue 2) and is titled from its slug.
+        # follows from the path and is titled from its slug.
         section = state.sections.get(scope.section)
         section_title = section.title if section else scope.section.rsplit("/", 1)[-1].replace("-", " ")
         title = xml_safe(f"{section_title} – {settings['site.title']}")

@@ -69,7 +69,7 @@ _accepts_gzip = functools.lru_cache(maxsize=256)(accepts_gzip)
 async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float) -> None:
     """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding."""
     # One pass over the request headers (the first value of each counts): this
-    # runs for every cache hit, the bulk of the traffic (issue 5).
+    # runs for every cache hit, the bulk of the traffic.
     if_none_match = if_modified_since = accept_encoding = None
     for key, value in scope["headers"]:
         if key == b"if-none-match":

@@ -41,7 +41,7 @@ def _stopped(signum: int, frame: FrameType | None) -> None:
 
 
 def run_uvicorn(settings: Settings) -> int:
-    """Serve until stopped; a stop by SIGTERM or SIGINT exits 0 (issue 4).
+    """Serve until stopped; a stop by SIGTERM or SIGINT exits 0.
 
     On either signal uvicorn stops accepting connections, lets the requests in
     flight finish (up to server.graceful_shutdown_seconds), runs the lifespan

@@ -20,7 +20,7 @@ from feedserver.config import Settings, load_settings
 from feedserver.importer import import_records
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMAS = Path(os.environ.get("FEEDSERVER_SCHEMAS", REPO.parent / "shared" / "schemas"))
+SCHEMAS = Path(os.environ.get("FEEDSERVER_SCHEMAS", REPO / "feedserver" / "schemas"))
 WIB = timezone(timedelta(hours=7))
 BASE_URL = "https://example.id"
 

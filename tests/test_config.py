@@ -1,4 +1,4 @@
-"""Settings (issue 2, "Serving"): environment over file over default, invalid values
+"""Settings: environment over file over default, invalid values
 named with their key, and `feedserver serve` refusing to start on a bad config or database."""
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""The three formats to the letter of their specs (issue 2, "Each feed, to the letter of its
-spec"), read by real consumers: lxml (with entities and network off), feedparser, the Atom
-RELAX NG schema and the JSON Feed 1.1 JSON Schema in ../shared/schemas/.
+"""The three formats to the letter of their specs, read by real consumers: lxml (with entities
+and network off), feedparser, the Atom RELAX NG schema and the JSON Feed 1.1 JSON Schema in feedserver/schemas/.
 
 Expected values come from the import records, never from the code under test.
 """
@@ -63,7 +62,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 def schema_file(name: str) -> Path:
     path = SCHEMAS / name
     if not path.is_file():
-        pytest.fail(f"{path} is missing: the schemas live in ../shared/schemas (or set FEEDSERVER_SCHEMAS)")
+        pytest.fail(f"{path} is missing: the schemas ship in feedserver/schemas (or set FEEDSERVER_SCHEMAS)")
     return path
 
 
