@@ -167,6 +167,32 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from feedserver.check import READERS, CannotRun, CheckOptions, run_check
+
+    try:
+        settings = load_settings(Path(args.config) if args.config else None)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    base_url = (args.base_url or settings.base_url).rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        return _fail(f"--base-url {base_url!r} is not an http(s) URL")
+    options = CheckOptions(
+        base_url=base_url,
+        readers=tuple(args.user_agent) if args.user_agent else READERS,
+        max_bytes=args.max_bytes or settings["check.max_bytes"],
+        state_path=Path(args.state or settings["check.state_path"]),
+    )
+    try:
+        report = run_check(options)
+    except CannotRun as exc:
+        if args.json:
+            print(json.dumps({"ok": False, "problems": [{"url": base_url, "severity": "error", "message": str(exc)}]}))
+        return _fail(str(exc))
+    print(report.as_json() if args.json else report.as_text())
+    return 0 if report.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="feedserver", description=__doc__)
     parser.add_argument("--version", action="version", version=f"feedserver {__version__}")
@@ -200,6 +226,21 @@ def main(argv: list[str] | None = None) -> int:
     stats.add_argument("--config", help="config file (default: $FEEDSERVER_CONFIG or config/feedserver.toml)")
     stats.add_argument("--json", action="store_true", help='a list of {"feed", "subscribers", "by_agent"} objects')
     stats.set_defaults(handler=cmd_stats)
+
+    check = commands.add_parser(
+        "check", help="fetch every document a running server publishes and report what readers would see"
+    )
+    check.add_argument("--base-url", help="the server to check (default: site.base_url)")
+    check.add_argument(
+        "--user-agent",
+        action="append",
+        help="a reader's User-Agent to fetch with (repeatable; default: the main readers)",
+    )
+    check.add_argument("--json", action="store_true", help='one object: {"ok": bool, "problems": [...]}')
+    check.add_argument("--config", help="config file (default: $FEEDSERVER_CONFIG or config/feedserver.toml)")
+    check.add_argument("--max-bytes", type=int, help="report documents larger than this (default: check.max_bytes)")
+    check.add_argument("--state", help="the ids of the last run (default: check.state_path)")
+    check.set_defaults(handler=cmd_check)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

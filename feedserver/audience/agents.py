@@ -127,6 +127,8 @@ def classify(user_agent: str) -> Agent | None:
     if not text:
         return None
     lowered = text.lower()
+    if "feedserver-check" in lowered:
+        return None  # `feedserver check` fetching as each reader: not a subscriber
     count = COUNT.search(text)
     aggregator = _lookup(lowered, AGGREGATORS)
     if count is not None:
