@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import lxml.html
 from lxml import etree
 
-from feedserver.check import schemas
+import feedserver.check.schemas as schemas
 from feedserver.check.report import Report
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -8,7 +8,7 @@ from typing import Any
 
 from lxml import etree
 
-from feedserver.check import schemas
+import feedserver.check.schemas as schemas
 from feedserver.check.report import Report
 
 SM = "{" + schemas.SITEMAP_NS + "}"
