@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from feedserver.audience import Audience, AudienceMiddleware
+from feedserver.audience import Audience
 from feedserver.changes import ChangeWatcher
 from feedserver.config import Settings, load_settings
-from feedserver.http import send_rendered
+from feedserver.http import HitObserver, send_rendered
 from feedserver.routes import ROUTES
 from feedserver.service import FeedService
 
@@ -29,22 +29,23 @@ logger = logging.getLogger("feedserver")
 class CacheFastPath:
     """Serve GET/HEAD cache hits directly; pass everything else to the app."""
 
-    def __init__(self, app: ASGIApp, service: FeedService) -> None:
+    def __init__(self, app: ASGIApp, service: FeedService, observe: HitObserver | None = None) -> None:
         self.app = app
         self.service = service
+        self.observe = observe  # subscriber counts, metrics and the polling limit (feedserver.audience)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             rendered = self.service.cache.get(scope["path"])
             if rendered is not None:
-                await send_rendered(rendered, scope, send, self.service.clock())
+                await send_rendered(rendered, scope, send, self.service.clock(), self.observe)
                 return
         await self.app(scope, receive, send)
 
 
 def create_app(
     settings: Settings | None = None, clock: Callable[[], float] = time.time, watch: bool = True
-) -> AudienceMiddleware:
+) -> CacheFastPath:
     """Build the app. `clock` is injectable so tests move time instead of sleeping;
     `watch=False` leaves the change check to the test (`app.state.watcher.check()`)."""
     settings = settings or load_settings()
@@ -75,7 +76,8 @@ def create_app(
     starlette.state.service = service
     starlette.state.watcher = watcher
     starlette.state.audience = audience
-    # Counting, metrics and the polling limit wrap everything, hits included.
-    app = audience.wrap(CacheFastPath(starlette, service))
+    # Counting, metrics and the polling limit: hits tell the audience inline,
+    # everything else (misses, errors, /metrics) passes through its wrapper.
+    app = CacheFastPath(audience.wrap(starlette), service, audience.hit_observer)
     app.state = starlette.state  # type: ignore[attr-defined]
     return app

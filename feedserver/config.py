@@ -322,7 +322,7 @@ SETTINGS: tuple[Setting, ...] = (
         "polling.max_unconditional_per_hour",
         0,
         "Full (non-304) fetches of one feed per client per hour before 429 + Retry-After; 0 turns the limit off.",
-        _int_between(0, 1_000_000),
+        _int_between(0, 1_000_000_000),
     ),
     Setting(
         "check.max_bytes",

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp
 from feedserver.audience.agents import Aggregator, Reader, classify
 from feedserver.audience.clients import ClientAddress
 from feedserver.audience.metrics import Metrics
-from feedserver.audience.middleware import AudienceMiddleware, route_kind
+from feedserver.audience.middleware import AudienceMiddleware, Observer, route_kind
 from feedserver.audience.polling import PollingLimit
 from feedserver.audience.recorder import SubscriberRecorder
 from feedserver.audience.store import FeedCount, load_counts
@@ -66,8 +66,16 @@ class Audience:
         self.token = str(settings["metrics.token"])
         self.metrics = Metrics(service, watcher, path, window, settings["metrics.top_feeds"]) if self.token else None
 
+        self.observe = Observer(self.clients, clock, self.recorder, self.limit, self.metrics)
+
+    @property
+    def hit_observer(self) -> Observer | None:
+        """What the fast path calls on a hit; None when every part is off."""
+        return self.observe if (self.recorder or self.limit or self.metrics) else None
+
     def wrap(self, app: ASGIApp) -> AudienceMiddleware:
-        return AudienceMiddleware(app, self.clients, self.clock, self.recorder, self.limit, self.metrics, self.token)
+        """The wrapper for what is not a cache hit (hits call `observe` inline)."""
+        return AudienceMiddleware(app, self.observe, self.metrics, self.token)
 
     def start(self) -> None:
         if self.recorder is not None:

@@ -33,6 +33,7 @@ class ClientAddress:
     def __init__(self, trusted: Iterable[str] = ()) -> None:
         self.networks = parse_networks(trusted)
         self._peers: dict[str, bool] = {}
+        self._resolved: dict[tuple[str, bytes], str] = {}  # the same client behind the same proxy: one lookup
 
     def is_trusted(self, address: str) -> bool:
         known = self._peers.get(address)
@@ -51,6 +52,17 @@ class ClientAddress:
         except ValueError:
             return False
         return any(ip in network for network in self.networks)
+
+    def resolve_header(self, peer: str, forwarded_for: bytes) -> str:
+        """`resolve` for the raw header, remembered for the clients seen last (bounded)."""
+        key = (peer, forwarded_for)
+        address = self._resolved.get(key)
+        if address is None:
+            address = self.resolve(peer, forwarded_for.decode("latin-1"))
+            if len(self._resolved) >= self.MAX_PEERS * 4:
+                self._resolved.clear()
+            self._resolved[key] = address
+        return address
 
     def resolve(self, peer: str, forwarded_for: str | None) -> str:
         """The client's address: the peer, or behind trusted proxies the rightmost

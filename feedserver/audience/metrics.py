@@ -62,7 +62,7 @@ class Metrics:
         self.stats_path = stats_path
         self.window = window
         self.top_feeds = top_feeds
-        self.requests: dict[tuple[str, int, str], int] = {}  # bumped per request by the middleware
+        self.requests: dict[tuple[str, str, int], int] = {}  # (kind, format, status): bumped per request
         self.limited = 0
         self._seen = {"hits": 0, "renders": 0, "evictions": 0, "checks": 0, "reloads": 0, "errors": 0, "limited": 0}
         self._task: asyncio.Task[None] | None = None
@@ -127,7 +127,7 @@ class Metrics:
     def sync(self) -> None:
         """Move what the request path and the core counted into prometheus-client."""
         requests, self.requests = self.requests, {}
-        for (kind, status, fmt), count in requests.items():
+        for (kind, fmt, status), count in requests.items():
             self.m_requests.labels(kind, str(status), fmt).inc(count)
         cache = self.service.cache
         self.m_hits.inc(self._delta("hits", cache.hits))

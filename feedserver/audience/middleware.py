@@ -1,12 +1,15 @@
-"""The per-request part of the audience: one ASGI wrapper around the whole app.
+"""The per-request part of the audience.
 
-For every request it bumps a counter (route kind, status, format); for a feed
-it also notes the client for the subscriber counts and applies the polling
-limit. All of it is dict lookups and increments, with no I/O and no lock, so
-a cache hit stays within a few microseconds of the bare fast path (bench/,
-part 1). The route kind comes from the path alone, so it works for any feed
-URL (site, section, tag, author: they all end in feed.rss, feed.atom or
-feed.json) and for a 304, which carries no Content-Type.
+`Observer` is told of every feed or document answered: a cache hit calls it
+inline from the fast path (app.CacheFastPath, through http.send_rendered)
+before anything is sent, and `AudienceMiddleware` calls it for everything else
+when the response starts. It bumps a counter (route kind, status, format),
+notes a feed's client for the subscriber counts and applies the polling limit:
+dict lookups and increments, no I/O and no lock, so a hit stays within a few
+microseconds of the bare fast path (bench/, part 1). The route kind comes from
+the path alone, so it works for any feed URL (site, section, tag, author: they
+all end in feed.rss, feed.atom or feed.json) and for a 304, which carries no
+Content-Type.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from feedserver.audience.clients import ClientAddress
 from feedserver.audience.metrics import Metrics
 from feedserver.audience.polling import PollingLimit
 from feedserver.audience.recorder import SubscriberRecorder
+from feedserver.http import send_too_many
 
 FEED_FILES = {"feed.rss": "rss", "feed.atom": "atom", "feed.json": "json"}
 FIXED = {
@@ -29,12 +33,12 @@ FIXED = {
     "/feeds.opml": ("opml", "opml"),
     "/openapi.json": ("openapi", "json"),
 }
-TOO_MANY = b"Too many full fetches of this feed; send If-None-Match or If-Modified-Since, or wait.\n"
+COUNTED = (200, 304, 429)  # answers a subscriber got (a 429 is still a subscriber polling)
 
 
 def route_kind(path: str) -> tuple[str, str]:
     """(kind, format) of a path: a bounded pair of labels whatever the path."""
-    name = path.rpartition("/")[2]
+    name = path[path.rfind("/") + 1 :]
     fmt = FEED_FILES.get(name)
     if fmt is not None:
         return "feed", fmt
@@ -46,22 +50,67 @@ def route_kind(path: str) -> tuple[str, str]:
     return "other", "-"
 
 
-class AudienceMiddleware:
+class Observer:
+    """What is done for each answer; `__call__` is an http.HitObserver."""
+
     def __init__(
         self,
-        app: ASGIApp,
         clients: ClientAddress,
         clock: Callable[[], float],
-        recorder: SubscriberRecorder | None = None,
-        limit: PollingLimit | None = None,
-        metrics: Metrics | None = None,
-        metrics_token: str = "",
+        recorder: SubscriberRecorder | None,
+        limit: PollingLimit | None,
+        metrics: Metrics | None,
     ) -> None:
-        self.app = app
         self.clients = clients
+        self.trusted = bool(clients.networks)
         self.clock = clock
         self.recorder = recorder
         self.limit = limit
+        self.metrics = metrics
+
+    def __call__(self, scope: Scope, status: int, user_agent: bytes, forwarded_for: bytes | None) -> int:
+        path: str = scope["path"]
+        fmt = FEED_FILES.get(path[path.rfind("/") + 1 :])
+        metrics = self.metrics
+        if fmt is None:
+            if metrics is not None:
+                key = (*route_kind(path), status)
+                counts = metrics.requests
+                counts[key] = counts.get(key, 0) + 1
+            return 0
+        client = scope.get("client")
+        address = client[0] if client else ""
+        if forwarded_for is not None and self.trusted:
+            address = self.clients.resolve_header(address, forwarded_for)
+        now = self.clock()
+        wait = 0
+        limit = self.limit
+        if status == 200 and limit is not None and scope["method"] == "GET":
+            wait = limit.retry_after(hash((address, user_agent, path)), now)
+            if wait:
+                status = 429
+        if metrics is not None:
+            key = ("feed", fmt, status)
+            counts = metrics.requests
+            counts[key] = counts.get(key, 0) + 1
+            if wait:
+                metrics.limited += 1
+        recorder = self.recorder
+        if recorder is not None and status in COUNTED:
+            pending = recorder.pending
+            if len(pending) < recorder.MAX_PENDING:
+                pending[(path, address, user_agent)] = now
+            else:
+                recorder.dropped += 1
+        return wait
+
+
+class AudienceMiddleware:
+    """Everything that is not a cache hit: /metrics, misses, errors, other routes."""
+
+    def __init__(self, app: ASGIApp, observe: Observer, metrics: Metrics | None, metrics_token: str) -> None:
+        self.app = app
+        self.observe = observe
         self.metrics = metrics
         self._authorization = f"Bearer {metrics_token}".encode() if metrics_token else None
 
@@ -69,27 +118,30 @@ class AudienceMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        if path == "/metrics" and self.metrics is not None and self._authorized(scope):
+        if scope["path"] == "/metrics" and self.metrics is not None and self._authorized(scope):
             await self.metrics.respond(send)
             return
-        kind, fmt = route_kind(path)
-        metrics = self.metrics
-        if kind != "feed":
-            if metrics is None:
-                await self.app(scope, receive, send)
-                return
+        refused = False
 
-            async def counted(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    key = (kind, message["status"], fmt)
-                    requests = metrics.requests
-                    requests[key] = requests.get(key, 0) + 1
-                await send(message)
+        async def observed(message: Message) -> None:
+            nonlocal refused
+            if message["type"] == "http.response.start":
+                user_agent, forwarded_for = b"", None
+                for key, value in scope["headers"]:
+                    if key == b"user-agent":
+                        user_agent = value
+                    elif key == b"x-forwarded-for":
+                        forwarded_for = value
+                wait = self.observe(scope, message["status"], user_agent, forwarded_for)
+                if wait:
+                    refused = True
+                    await send_too_many(send, wait)
+                    return
+            elif refused:
+                return  # the document's body is not sent after a 429
+            await send(message)
 
-            await self.app(scope, receive, counted)
-            return
-        await self._feed(scope, receive, send, path, fmt)
+        await self.app(scope, receive, observed)
 
     def _authorized(self, scope: Scope) -> bool:
         expected = self._authorization
@@ -99,57 +151,3 @@ class AudienceMiddleware:
             if key == b"authorization":
                 return hmac.compare_digest(bytes(value), expected)
         return False
-
-    async def _feed(self, scope: Scope, receive: Receive, send: Send, path: str, fmt: str) -> None:
-        user_agent = ""
-        forwarded = None
-        for key, value in scope["headers"]:
-            if key == b"user-agent":
-                user_agent = value.decode("latin-1")
-            elif key == b"x-forwarded-for":
-                forwarded = value.decode("latin-1")
-        client = scope.get("client")
-        address = self.clients.resolve(client[0] if client else "", forwarded)
-        now = self.clock()
-        limit = self.limit if scope["method"] == "GET" else None
-        metrics = self.metrics
-        recorder = self.recorder
-        refused = False
-
-        async def observed(message: Message) -> None:
-            nonlocal refused
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                if status == 200 and limit is not None:
-                    wait = limit.retry_after(hash((address, user_agent, path)), now)
-                    if wait:
-                        refused = True
-                        status = 429
-                        await send(
-                            {
-                                "type": "http.response.start",
-                                "status": 429,
-                                "headers": [
-                                    (b"content-type", b"text/plain; charset=utf-8"),
-                                    (b"content-length", str(len(TOO_MANY)).encode()),
-                                    (b"retry-after", str(wait).encode()),
-                                    (b"cache-control", b"no-store"),
-                                ],
-                            }
-                        )
-                        await send({"type": "http.response.body", "body": TOO_MANY})
-                if metrics is not None:
-                    key = ("feed", status, fmt)
-                    requests = metrics.requests
-                    requests[key] = requests.get(key, 0) + 1
-                    if refused:
-                        metrics.limited += 1
-                if recorder is not None and status in (200, 304, 429):
-                    recorder.observe(path, address, user_agent, now)
-                if refused:
-                    return
-            elif refused:
-                return  # the document's body is not sent after a 429
-            await send(message)
-
-        await self.app(scope, receive, observed)

@@ -31,19 +31,13 @@ class SubscriberRecorder:
         self.window = window
         self.flush_seconds = flush_seconds
         self.clock = clock
-        self.pending: dict[tuple[str, str, str], float] = {}
+        # (feed path, client address, User-Agent as sent) -> last seen; filled by middleware.Observer
+        self.pending: dict[tuple[str, str, bytes], float] = {}
         self.dropped = 0  # observations not kept because the batch was full
         self.written = 0
         self._conn: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._failing: str | None = None
-
-    def observe(self, feed: str, address: str, user_agent: str, now: float) -> None:
-        pending = self.pending
-        if len(pending) < self.MAX_PENDING:
-            pending[(feed, address, user_agent)] = now
-        else:
-            self.dropped += 1
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="feedserver subscriber batches")
@@ -73,7 +67,7 @@ class SubscriberRecorder:
             logger.warning("subscriber statistics written again to %s", self.path)
             self._failing = None
 
-    def _write(self, batch: dict[tuple[str, str, str], float], now: int) -> int:
+    def _write(self, batch: dict[tuple[str, str, bytes], float], now: int) -> int:
         # The file is created only when there is something to write.
         if self._conn is None:
             self._conn = connect(self.path)

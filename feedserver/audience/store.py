@@ -36,8 +36,8 @@ CREATE INDEX IF NOT EXISTS readers_seen ON readers (seen_at);
 CREATE INDEX IF NOT EXISTS aggregators_seen ON aggregators (seen_at);
 """
 
-# (feed path, client address, User-Agent) -> when it was last seen
-Batch = Mapping[tuple[str, str, str], float]
+# (feed path, client address, User-Agent as sent) -> when it was last seen
+Batch = Mapping[tuple[str, str, bytes], float]
 
 
 @dataclass
@@ -76,7 +76,8 @@ def write_batch(conn: sqlite3.Connection, batch: Batch, now: int, window: int) -
     conn.execute("BEGIN IMMEDIATE")
     try:
         salt = _salt(conn, period)
-        for (feed, address, user_agent), seen in batch.items():
+        for (feed, address, sent), seen in batch.items():
+            user_agent = sent.decode("latin-1")  # HTTP header bytes (RFC 9110 5.5)
             agent = classify(user_agent)
             if agent is None:
                 continue
