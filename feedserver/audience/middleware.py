@@ -67,18 +67,28 @@ class Observer:
         self.recorder = recorder
         self.limit = limit
         self.metrics = metrics
+        self._formats: dict[str, str] = {}  # path -> feed format, "" for other documents (bounded)
+
+    def _format(self, path: str) -> str:
+        fmt = FEED_FILES.get(path[path.rfind("/") + 1 :], "")
+        if len(self._formats) >= 10_000:
+            self._formats.clear()
+        self._formats[path] = fmt
+        return fmt
 
     def __call__(self, scope: Scope, status: int, user_agent: bytes, forwarded_for: bytes | None) -> int:
         path: str = scope["path"]
-        fmt = FEED_FILES.get(path[path.rfind("/") + 1 :])
-        metrics = self.metrics
+        fmt = self._formats.get(path)
         if fmt is None:
+            fmt = self._format(path)
+        metrics = self.metrics
+        if not fmt:
             if metrics is not None:
                 key = (*route_kind(path), status)
                 counts = metrics.requests
                 counts[key] = counts.get(key, 0) + 1
             return 0
-        client = scope.get("client")
+        client = scope.get("client")  # optional in the ASGI spec
         address = client[0] if client else ""
         if forwarded_for is not None and self.trusted:
             address = self.clients.resolve_header(address, forwarded_for)
