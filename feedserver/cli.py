@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from feedserver import __version__
-from feedserver.audience import FeedCount, load_counts, stats_path, window_seconds
+from feedserver.audience import FeedCount, load_counts, stats_path, stats_problem, window_seconds
 from feedserver.config import CONFIG_ENV, SETTINGS_BY_KEY, ConfigError, Settings, load_settings
 from feedserver.db import DatabaseUnavailable, init_db, read_only_uri, schema_problem
 from feedserver.importer import import_records, read_lines
@@ -121,7 +121,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             settings = load_settings(Path(args.config) if args.config else None, overrides=overrides)
     except ConfigError as exc:
         return _fail(str(exc))
-    problem = check_database(settings)
+    problem = check_database(settings) or stats_problem(settings)
     if problem:
         return _fail(problem)
     # Workers are separate processes that build their own settings: hand them

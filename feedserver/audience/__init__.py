@@ -34,6 +34,7 @@ __all__ = [
     "load_counts",
     "route_kind",
     "stats_path",
+    "stats_problem",
     "window_seconds",
 ]
 
@@ -42,6 +43,18 @@ def stats_path(settings: Settings) -> Path | None:
     """The statistics file (relative to the working directory, like database.path), or None: off."""
     value = str(settings["stats.path"]).strip()
     return Path(value) if value else None
+
+
+def stats_problem(settings: Settings) -> str | None:
+    """Why stats.path cannot be used, or None (checked before the server starts)."""
+    path = stats_path(settings)
+    if path is None:
+        return None
+    if path.resolve() == settings.database_path.resolve():
+        return f"stats.path {path} is the CMS database: the server writes only a file of its own"
+    if not path.parent.is_dir():
+        return f"stats.path {path}: the folder {path.parent} does not exist"
+    return None
 
 
 def window_seconds(settings: Settings) -> int:
