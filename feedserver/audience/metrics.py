@@ -92,7 +92,7 @@ class Metrics:
             "feedserver_change_lag_seconds",
             "Seconds since the last successful change check (a write shows within this plus cache.refresh_seconds).",
             registry=r,
-            multiprocess_mode="max",
+            multiprocess_mode="livemax",
         )
         self.m_db_errors = Counter(
             "feedserver_database_errors", "Change checks that found the database unavailable.", registry=r

@@ -37,6 +37,7 @@ class SubscriberRecorder:
         self.written = 0
         self._conn: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
+        self._writing: asyncio.Future[int] | None = None  # the batch being written, in a worker thread
         self._failing: str | None = None
 
     def start(self) -> None:
@@ -52,8 +53,11 @@ class SubscriberRecorder:
         batch, self.pending = self.pending, {}
         if not batch:
             return
+        # Shielded: stopping the loop mid-write must not leave a thread writing
+        # on the connection while the last batch is written (stop() waits for it).
+        self._writing = asyncio.ensure_future(asyncio.to_thread(self._write, batch, int(self.clock())))
         try:
-            self.written += await asyncio.to_thread(self._write, batch, int(self.clock()))
+            self.written += await asyncio.shield(self._writing)
         except (sqlite3.Error, OSError) as exc:
             if str(exc) != self._failing:
                 logger.error("cannot write subscriber statistics to %s: %s (retrying)", self.path, exc)
@@ -80,6 +84,9 @@ class SubscriberRecorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._writing is not None and not self._writing.done():
+            with contextlib.suppress(sqlite3.Error, OSError):
+                await self._writing
         await self.flush()
         if self._conn is not None:
             conn, self._conn = self._conn, None
