@@ -265,3 +265,24 @@ def test_sigterm_loses_no_observation_with_two_workers(tmp_path: Path, site: Pat
     assert count["feed"] == "/feed.rss"
     # Every reader is on 127.0.0.1: one per User-Agent, whichever worker saw it.
     assert count["by_agent"] == {**{name: n for _a, name, n, _i in AGGREGATORS}, **{name: 1 for _a, name in READERS}}
+
+
+@pytest.mark.anyio
+async def test_an_unwritable_statistics_file_is_logged_once_and_the_batch_kept(
+    tmp_path: Path, site: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "not-a-file"
+    blocked.mkdir()  # SQLite cannot open a folder as its database
+    app = create_app(make_settings(site, stats__path=str(blocked)), clock=clock, watch=False)
+    async with lifespan(app):
+        recorder = app.state.audience.recorder
+        await replay(app, [("/feed.rss", READERS[0][0], "198.51.100.1")])
+        for _ in range(3):
+            await recorder.flush()
+        assert len(recorder.pending) == 1  # kept for when the file can be written
+        assert len([r for r in caplog.records if "cannot write subscriber statistics" in r.getMessage()]) == 1
+        blocked.rmdir()  # the operator fixes it: the next flush writes the kept batch
+        await recorder.flush()
+        assert not recorder.pending
+    [count] = load_counts(blocked, int(clock()), WEEK)
+    assert count.by_agent == {"newsboat": 1}
