@@ -17,9 +17,9 @@ from starlette.types import Receive, Scope, Send
 from feedserver.cache import Rendered
 
 # Told of every cache hit before it is answered: (scope, status 200 or 304,
-# User-Agent, X-Forwarded-For). Returns 0 to answer, or seconds for a 429's
-# Retry-After. It runs on the hit path: dict updates and counters only.
-HitObserver = Callable[[Scope, int, bytes, bytes | None], int]
+# User-Agent, X-Forwarded-For, now). Returns 0 to answer, or seconds for a
+# 429's Retry-After. It runs on the hit path: dict updates and counters only.
+HitObserver = Callable[[Scope, int, bytes, bytes | None, float], int]
 TOO_MANY = b"Too many full fetches of this feed; send If-None-Match or If-Modified-Since, or wait.\n"
 
 
@@ -112,7 +112,7 @@ async def send_rendered(
     else:
         fresh = if_modified_since is not None and not_modified_since(if_modified_since, rendered, now)
     if observe is not None:
-        retry_after = observe(scope, 304 if fresh else 200, user_agent, forwarded_for)
+        retry_after = observe(scope, 304 if fresh else 200, user_agent, forwarded_for, now)
         if retry_after:
             await send_too_many(send, retry_after)
             return

@@ -68,6 +68,7 @@ class Observer:
         self.limit = limit
         self.metrics = metrics
         self._formats: dict[str, str] = {}  # path -> feed format, "" for other documents (bounded)
+        self._format_of = self._formats.get
 
     def _format(self, path: str) -> str:
         fmt = FEED_FILES.get(path[path.rfind("/") + 1 :], "")
@@ -76,9 +77,9 @@ class Observer:
         self._formats[path] = fmt
         return fmt
 
-    def __call__(self, scope: Scope, status: int, user_agent: bytes, forwarded_for: bytes | None) -> int:
+    def __call__(self, scope: Scope, status: int, user_agent: bytes, forwarded_for: bytes | None, now: float) -> int:
         path: str = scope["path"]
-        fmt = self._formats.get(path)
+        fmt = self._format_of(path)
         if fmt is None:
             fmt = self._format(path)
         metrics = self.metrics
@@ -92,7 +93,6 @@ class Observer:
         address = client[0] if client else ""
         if forwarded_for is not None and self.trusted:
             address = self.clients.resolve_header(address, forwarded_for)
-        now = self.clock()
         wait = 0
         limit = self.limit
         if status == 200 and limit is not None and scope["method"] == "GET":
@@ -142,7 +142,8 @@ class AudienceMiddleware:
                         user_agent = value
                     elif key == b"x-forwarded-for":
                         forwarded_for = value
-                wait = self.observe(scope, message["status"], user_agent, forwarded_for)
+                now = self.observe.clock()
+                wait = self.observe(scope, message["status"], user_agent, forwarded_for, now)
                 if wait:
                     refused = True
                     await send_too_many(send, wait)
