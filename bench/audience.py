@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from harness import Processes, log, table
+from harness import BENCH_SITE, Processes, log, table
 
 from feedserver.app import create_app
 from feedserver.cli import build_demo_database
@@ -94,7 +94,7 @@ def run(procs: Processes, quick: bool = False) -> dict[str, Any]:
 
 
 async def measure(database: Path, work: Path, calls: int, rounds: int) -> dict[str, Any]:
-    base = {"database.path": str(database), "site.base_url": "https://example.id", "feeds.items": 32}
+    base = {"database.path": str(database), "site.base_url": "https://example.id", "feeds.items": 32, **BENCH_SITE}
     variants = {
         "audience off": {"stats.path": ""},
         "defaults (counting on)": {"stats.path": str(work / "stats-default.sqlite")},
