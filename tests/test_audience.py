@@ -64,6 +64,10 @@ def test_any_feed_path_is_a_feed_and_labels_stay_bounded() -> None:
         "/author/sari/feed.rss",
     ):
         assert route_kind(path)[0] == "feed"
+    # A feed's history (RFC 5005) is read to catch up, not subscribed to.
+    assert route_kind("/archive/2025-06/feed.rss") == ("history", "rss")
+    assert route_kind("/section/berita/page/20250601T000000Z-3/feed.json") == ("history", "json")
+    assert route_kind("/section/archive/feed.atom") == ("feed", "atom")  # a section named "archive"
     assert route_kind("/sitemap-articles-2025-06.xml") == ("sitemap", "xml")
     assert route_kind("/news-sitemap-2.xml") == ("sitemap", "xml")
     assert route_kind("/../../etc/passwd%00") == ("other", "-")
@@ -286,3 +290,28 @@ async def test_an_unwritable_statistics_file_is_logged_once_and_the_batch_kept(
         assert not recorder.pending
     [count] = load_counts(blocked, int(clock()), WEEK)
     assert count.by_agent == {"newsboat": 1}
+
+
+@pytest.mark.anyio
+async def test_a_feeds_history_pages_are_not_subscriptions(
+    tmp_path: Path, site: Path, clock: FakeClock, now: datetime
+) -> None:
+    write_records(site, [article(f"old-{days}", now - timedelta(days=days)) for days in (40, 70, 100)])
+    stats = tmp_path / "stats.sqlite"
+    app = create_app(stats_settings(site, stats, feeds__items=2), clock=clock, watch=False)
+    async with lifespan(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        feed = await client.get("/feed.atom", headers={"User-Agent": READERS[0][0]})
+        archives = [
+            link.split('href="', 1)[1].split('"', 1)[0]
+            for link in feed.text.split("<link")
+            if 'rel="prev-archive"' in link or 'rel="next"' in link
+        ]
+        assert len(archives) == 2  # the next page and the newest archive
+        for url in archives:
+            path = url.removeprefix("https://example.id")
+            assert route_kind(path)[0] == "history"
+            for _ in range(2):
+                response = await client.get(path, headers={"User-Agent": READERS[1][0]})
+                assert response.status_code == 200
+    [count] = load_counts(stats, int(clock()), WEEK)
+    assert count.feed == "/feed.atom" and count.by_agent == {"newsboat": 1}

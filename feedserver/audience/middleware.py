@@ -34,6 +34,13 @@ FIXED = {
     "/openapi.json": ("openapi", "json"),
 }
 COUNTED = (200, 304, 429)  # answers a subscriber got (a 429 is still a subscriber polling)
+HISTORY = ("archive", "page")  # .../archive/YYYY-MM/feed.rss, .../page/<cursor>/feed.rss (RFC 5005)
+
+
+def is_history(path: str) -> bool:
+    """A feed's archive or paged history: read once to catch up, not subscribed to."""
+    parts = path.rsplit("/", 3)
+    return len(parts) == 4 and parts[1] in HISTORY
 
 
 def route_kind(path: str) -> tuple[str, str]:
@@ -41,7 +48,7 @@ def route_kind(path: str) -> tuple[str, str]:
     name = path[path.rfind("/") + 1 :]
     fmt = FEED_FILES.get(name)
     if fmt is not None:
-        return "feed", fmt
+        return ("history" if is_history(path) else "feed"), fmt
     fixed = FIXED.get(path)
     if fixed is not None:
         return fixed
@@ -71,7 +78,8 @@ class Observer:
         self._format_of = self._formats.get
 
     def _format(self, path: str) -> str:
-        fmt = FEED_FILES.get(path[path.rfind("/") + 1 :], "")
+        """A subscribed feed's format; "" for anything else (history pages included)."""
+        fmt = "" if is_history(path) else FEED_FILES.get(path[path.rfind("/") + 1 :], "")
         if len(self._formats) >= 10_000:
             self._formats.clear()
         self._formats[path] = fmt
