@@ -315,3 +315,12 @@ async def test_a_feeds_history_pages_are_not_subscriptions(
                 assert response.status_code == 200
     [count] = load_counts(stats, int(clock()), WEEK)
     assert count.feed == "/feed.atom" and count.by_agent == {"newsboat": 1}
+
+
+@pytest.mark.anyio
+async def test_traffic_with_no_subscriber_leaves_no_file(tmp_path: Path, site: Path, clock: FakeClock) -> None:
+    stats = tmp_path / "stats.sqlite"
+    app = create_app(stats_settings(site, stats), clock=clock, watch=False)
+    async with lifespan(app):
+        await replay(app, [("/feed.rss", agent, "203.0.113.1") for agent in NOT_COUNTED])
+    assert not stats.exists()

@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from feedserver.audience.agents import classify
 from feedserver.audience.store import connect, write_batch
 
 logger = logging.getLogger("feedserver.audience")
@@ -72,7 +73,10 @@ class SubscriberRecorder:
             self._failing = None
 
     def _write(self, batch: dict[tuple[str, str, bytes], float], now: int) -> int:
-        # The file is created only when there is something to write.
+        # The file is created only when there is something to count (curl,
+        # crawlers and browsers alone leave no file behind).
+        if not any(classify(agent.decode("latin-1")) for _feed, _address, agent in batch):
+            return 0
         if self._conn is None:
             self._conn = connect(self.path)
         return write_batch(self._conn, batch, now, self.window)
