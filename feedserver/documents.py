@@ -15,7 +15,7 @@ from typing import Protocol
 from feedserver.body import Body
 from feedserver.config import Settings
 from feedserver.db import ReadPool
-from feedserver.feeds import FeedScope, ItemCache, build_feed, scope_prefix, trail_titles
+from feedserver.feeds import FeedScope, ItemCache, build_feed, link_header, scope_prefix, trail_titles
 from feedserver.history import ARCHIVE, Page, listing
 from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
@@ -149,7 +149,10 @@ class FeedDocument:
             return WRITERS[self.fmt](feed)
 
         max_age = settings["cache.archive_max_age_seconds"] if archive else None
-        return Body(write, last_modified, MEDIA_TYPES[self.fmt], max_age)
+        # WebSub's rel=hub and rel=self (W3C WebSub 4) on the subscription document only:
+        # it is the topic; history pages are reached from it (RFC 5005).
+        links = link_header(settings, settings.base_url + self.key) if self.page is None else ""
+        return Body(write, last_modified, MEDIA_TYPES[self.fmt], max_age, links)
 
 
 @dataclass(frozen=True)

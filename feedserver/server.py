@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
+from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
@@ -12,6 +17,8 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
 from feedserver.config import Settings
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -74,7 +81,8 @@ def run_uvicorn(settings: Settings, factory: str = "feedserver.app:create_app") 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _stopped)
     try:
-        uvicorn.run(factory, factory=True, **uvicorn_options(settings))
+        with metrics_directory(settings):
+            uvicorn.run(factory, factory=True, **uvicorn_options(settings))
     except SystemExit as exc:
         # The app's start-up failed (the lifespan raised, and logged why): exit 2,
         # as for any other refused start.
@@ -83,3 +91,21 @@ def run_uvicorn(settings: Settings, factory: str = "feedserver.app:create_app") 
         print("feedserver: could not start (the reason is logged above)", file=sys.stderr)
         return 2
     return 0
+
+
+@contextlib.contextmanager
+def metrics_directory(settings: Settings) -> Iterator[None]:
+    """With metrics on and several workers, a fresh PROMETHEUS_MULTIPROC_DIR for this
+    run (prometheus-client's multiprocess mode: each worker writes its values
+    there, a scrape adds them up), removed at the end. Set before any worker
+    imports prometheus-client, which reads it then. One already set is kept."""
+    if not settings["metrics.token"] or settings["server.workers"] < 2 or os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="feedserver-metrics-")
+    os.environ[MULTIPROC_ENV] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)

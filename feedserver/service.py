@@ -20,6 +20,7 @@ from feedserver.cache import Discarded, DocumentCache, Rendered
 from feedserver.config import Settings
 from feedserver.db import SCHEMA_VERSION, DatabaseUnavailable, ReadPool
 from feedserver.documents import Document
+from feedserver.events import ChangeListener, ChangeReport, DocumentChange
 from feedserver.feeds import ItemCache
 from feedserver.history import load_history
 from feedserver.rejects import RejectedRows
@@ -57,13 +58,17 @@ class FeedService:
         self.items = ItemCache()
         self._state: SiteState | None = None
         self.problem: str | None = None  # why the database cannot be served now, if it cannot
+        self.database_errors = 0  # checks that found it unavailable (read by the metrics)
         # A cached version may be older than the state (a re-render failed):
         # the change check reloads and re-renders even with no new write.
         self.stale = False
         self._replaced = False  # the file was replaced: no cached signature can be trusted
+        self._reported: SiteState | None = None  # the state listeners last heard of
+        self.listeners: list[ChangeListener] = []  # told of every applied change (feedserver.events)
 
     def set_problem(self, reason: str) -> None:
         """Record that the database is unavailable; logged once per distinct reason."""
+        self.database_errors += 1
         if reason != self.problem:
             logger.error("database unavailable: %s (serving cached copies; retrying)", reason)
         self.problem = reason
@@ -84,7 +89,7 @@ class FeedService:
     async def open(self) -> None:
         await self.pool.open()
         self._warn_if_old()
-        self._state = await self.load_state(self.now())
+        self._state = self._reported = await self.load_state(self.now())
 
     def _warn_if_old(self) -> None:
         if self.pool.schema_version < SCHEMA_VERSION:
@@ -198,20 +203,37 @@ class FeedService:
         self._state = state
         replaced, self._replaced = self._replaced, False
         stale = []
+        changes: list[DocumentChange] = []
         for key, entry in list(self.cache.entries.items()):
             document = self.documents.get(key)
             if document is None or not document.exists(state):
                 self.cache.discard(key)
                 self.documents.pop(key, None)
+                changes.append(DocumentChange(key, entry, None))
             elif replaced or document.signature(state) != entry.signature:
-                stale.append(document)
+                stale.append((document, entry))
         if stale:
-            results = await asyncio.gather(*(self._rerender(d) for d in stale), return_exceptions=True)
-            for document, result in zip(stale, results, strict=True):
+            results = await asyncio.gather(*(self._rerender(d) for d, _ in stale), return_exceptions=True)
+            for (document, entry), result in zip(stale, results, strict=True):
                 if isinstance(result, Gone):  # no longer exists (a feed's month back in its paging)
                     self.cache.discard(document.key)
                     self.documents.pop(document.key, None)
+                    changes.append(DocumentChange(document.key, entry, None))
                 elif isinstance(result, BaseException):
                     self._replaced = self._replaced or replaced
                     raise result  # the watcher retries; entries that failed keep their old version
+                elif result.etag != entry.etag:
+                    changes.append(DocumentChange(document.key, entry, result))
+        # Reported against the last state reported: a check that failed half way
+        # (a render met a lock) is reported whole by the retry that succeeds.
+        if self._reported is not None:
+            await self._report(ChangeReport(self._reported, state, tuple(changes)))
+        self._reported = state
         return len(stale)
+
+    async def _report(self, report: ChangeReport) -> None:
+        for listener in self.listeners:
+            try:
+                await listener(report)
+            except Exception:  # a listener's fault must not stop the change check
+                logger.exception("change listener failed")
