@@ -493,3 +493,15 @@ async def test_concurrent_cold_requests_for_a_removed_section_all_get_404(
         gate.set()
         assert [r.status_code for r in await asyncio.gather(*waiting)] == [404, 404, 404]
         assert "/section/ekonomi/feed.atom" not in app.state.service.cache.entries
+
+
+async def test_a_character_reference_xml_forbids_stays_out_when_links_are_resolved(
+    db_path: Path, now: datetime, clock: FakeClock
+) -> None:
+    """The HTML parser decodes `&#x1F;` into a character XML forbids; written back
+    into a feed it made the XML writer raise (found by tests/test_hostile_content.py)."""
+    content = '<p>&#x1F;kendali&#0; <a href="/tautan">tautan</a></p>'
+    write_records(db_path, [article("ref", now - timedelta(hours=1), content_html=content)])
+    async with serve(make_settings(db_path), clock) as (client, _):
+        for path in FEED_PATHS:
+            assert await feed_ids(client, path) == ["ref"], path
