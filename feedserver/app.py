@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feedserver.changes import ChangeWatcher
 from feedserver.config import Settings, load_settings
-from feedserver.http import send_rendered
+from feedserver.http import send_rendered, would_be_not_modified
 from feedserver.routes import ROUTES
 from feedserver.service import FeedService
 
@@ -26,19 +26,38 @@ logger = logging.getLogger("feedserver")
 
 
 class CacheFastPath:
-    """Serve GET/HEAD cache hits directly; pass everything else to the app."""
+    """Serve GET/HEAD cache hits directly; pass everything else to the app.
 
-    def __init__(self, app: ASGIApp, service: FeedService) -> None:
+    A hit that would be a 304 first asks the change watcher for a write it has
+    not seen yet (`probe`, with cache.check_before_not_modified): a shared cache
+    revalidating right after a write must get the new version, not another
+    lifetime for the old one.
+    """
+
+    def __init__(self, app: ASGIApp, service: FeedService, watcher: ChangeWatcher | None = None) -> None:
         self.app = app
         self.service = service
+        self.watcher = watcher if service.settings["cache.check_before_not_modified"] else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             rendered = self.service.cache.get(scope["path"])
+            if rendered is not None and self.watcher is not None:
+                now = self.service.clock()
+                if would_be_not_modified(rendered, scope, now) and await self._probe():
+                    rendered = self.service.cache.get(scope["path"])
             if rendered is not None:
                 await send_rendered(rendered, scope, send, self.service.clock())
                 return
         await self.app(scope, receive, send)
+
+    async def _probe(self) -> bool:
+        assert self.watcher is not None
+        try:
+            return await self.watcher.probe()
+        except Exception:  # the background check reports faults; the cached copy still answers
+            logger.exception("change probe failed")
+            return False
 
 
 def create_app(
@@ -54,6 +73,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await watcher.connect()
         await service.open()
+        service.purger.start()
         if watch:
             watcher.run_in_background()
         logger.info("serving %s from %s", settings.base_url, settings.database_path)
@@ -61,6 +81,7 @@ def create_app(
             yield
         finally:
             await watcher.stop()
+            await service.purger.stop()
             await service.close()
 
     starlette = Starlette(routes=ROUTES, lifespan=lifespan)
@@ -70,6 +91,6 @@ def create_app(
     starlette.router.redirect_slashes = False
     starlette.state.service = service
     starlette.state.watcher = watcher
-    fast = CacheFastPath(starlette, service)
+    fast = CacheFastPath(starlette, service, watcher)
     fast.state = starlette.state  # type: ignore[attr-defined]
     return fast

@@ -79,6 +79,8 @@ class Body:
     content: bytes | Callable[[], bytes] | Encoded
     last_modified: int
     media_type: str
+    # Headers for shared caches (feedserver.origin.headers), sent on 200 and 304 alike.
+    headers: tuple[tuple[bytes, bytes], ...] = ()
 
     def materialize(self) -> bytes:
         if isinstance(self.content, Encoded):
@@ -138,6 +140,7 @@ def make_rendered(
         (b"cache-control", cache_control.encode()),
         (b"vary", b"Accept-Encoding"),
         (b"x-content-type-options", b"nosniff"),
+        *body.headers,
     ]
     return Rendered(
         body=content,
@@ -148,7 +151,7 @@ def make_rendered(
         signature=signature,
         headers=[*common, (b"etag", etag.encode())],
         gzip_headers=[*common, (b"etag", gzip_etag.encode()), (b"content-encoding", b"gzip")],
-        not_modified_headers=[(b"cache-control", cache_control.encode()), (b"vary", b"Accept-Encoding")],
+        not_modified_headers=[(b"cache-control", cache_control.encode()), (b"vary", b"Accept-Encoding"), *body.headers],
         length=length,
     )
 

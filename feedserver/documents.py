@@ -19,6 +19,7 @@ from feedserver.feeds import ItemCache, Scope, build_feed
 from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
+from feedserver.origin.keys import SITE, section_key
 from feedserver.queries import SiteState, articles_by_pk, newest_article_keys
 from feedserver.xmlfeeds import render_atom, render_rss
 
@@ -38,6 +39,9 @@ class Document(Protocol):
     def exists(self, state: SiteState) -> bool: ...
 
     def signature(self, state: SiteState) -> Hashable: ...
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        """What the document depends on (feedserver.origin.keys): its Surrogate-Key header."""
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body: ...
 
@@ -62,6 +66,9 @@ class FeedDocument:
 
     def signature(self, state: SiteState) -> Hashable:
         return self.scope.signature(state)
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        return (SITE,) if self.scope.section is None else (section_key(self.scope.section),)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         items = self.items or ItemCache()
@@ -101,6 +108,9 @@ class HomeDocument:
             tuple(sorted((s.slug, s.title, s.description) for s in state.sections.values())),
             Scope(None).last_modified(state),
         )
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        return (SITE,)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         return Body(render_home(settings, state), Scope(None).last_modified(state), "text/html; charset=utf-8")

@@ -66,10 +66,11 @@ def accepts_gzip(accept_encoding: bytes | None) -> bool:
 _accepts_gzip = functools.lru_cache(maxsize=256)(accepts_gzip)
 
 
-async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float) -> None:
-    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding."""
-    # One pass over the request headers (the first value of each counts): this
-    # runs for every cache hit, the bulk of the traffic (issue 5).
+def _conditions(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """(If-None-Match, If-Modified-Since, Accept-Encoding), the first value of each.
+
+    One pass over the request headers: this runs for every cache hit, the bulk
+    of the traffic (issue 5)."""
     if_none_match = if_modified_since = accept_encoding = None
     for key, value in scope["headers"]:
         if key == b"if-none-match":
@@ -80,10 +81,25 @@ async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float
                 accept_encoding = bytes(value)
         elif key == b"if-modified-since" and if_modified_since is None:
             if_modified_since = bytes(value)
+    return if_none_match, if_modified_since, accept_encoding
+
+
+def _is_fresh(rendered: Rendered, if_none_match: bytes | None, if_modified_since: bytes | None, now: float) -> bool:
     if if_none_match is not None:
-        fresh = etag_matches(if_none_match, rendered)
-    else:
-        fresh = if_modified_since is not None and not_modified_since(if_modified_since, rendered, now)
+        return etag_matches(if_none_match, rendered)
+    return if_modified_since is not None and not_modified_since(if_modified_since, rendered, now)
+
+
+def would_be_not_modified(rendered: Rendered, scope: Scope, now: float) -> bool:
+    """True when the request is conditional and `rendered` would answer it 304."""
+    if_none_match, if_modified_since, _ = _conditions(scope)
+    return _is_fresh(rendered, if_none_match, if_modified_since, now)
+
+
+async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float) -> None:
+    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding."""
+    if_none_match, if_modified_since, accept_encoding = _conditions(scope)
+    fresh = _is_fresh(rendered, if_none_match, if_modified_since, now)
     use_gzip = accept_encoding is not None and _accepts_gzip(accept_encoding)
     if fresh:
         etag = rendered.gzip_etag if use_gzip else rendered.etag

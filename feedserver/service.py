@@ -19,17 +19,11 @@ from feedserver.config import Settings
 from feedserver.db import DatabaseUnavailable, ReadPool
 from feedserver.documents import Document
 from feedserver.feeds import ItemCache
+from feedserver.origin.headers import cache_control, origin_headers
+from feedserver.origin.purge import Purger
 from feedserver.queries import SiteState, site_state
 
 logger = logging.getLogger("feedserver")
-
-
-def cache_control(settings: Settings) -> str:
-    return (
-        f"public, max-age={settings['cache.max_age_seconds']}, "
-        f"stale-while-revalidate={settings['cache.stale_while_revalidate_seconds']}, "
-        f"stale-if-error={settings['cache.stale_if_error_seconds']}"
-    )
 
 
 class FeedService:
@@ -46,6 +40,7 @@ class FeedService:
         )
         self.documents: dict[str, Document] = {}
         self.items = ItemCache()
+        self.purger = Purger(settings)  # tells a shared cache what a change touched (off unless configured)
         self._state: SiteState | None = None
         self.problem: str | None = None  # why the database cannot be served now, if it cannot
         # A cached version may be older than the state (a re-render failed):
@@ -95,6 +90,7 @@ class FeedService:
             settings["database.readers"],
             settings["database.query_timeout_seconds"],
             settings["database.busy_timeout_seconds"],
+            hold=settings["database.hold_connections"],
         )
 
     async def reopen(self) -> None:
@@ -135,7 +131,8 @@ class FeedService:
                 or not document.exists(self.state)  # gone meanwhile (a removed section, a split month)
                 or document.signature(self.state) == document.signature(state)
             ):
-                return body, document.signature(state)
+                headers = origin_headers(self.settings, document.surrogate_keys(state))
+                return replace(body, headers=headers), document.signature(state)
 
     async def _rerender(self, document: Document) -> Rendered:
         return await self.cache.render(document.key, lambda: self._render(document))
@@ -146,8 +143,10 @@ class FeedService:
         Returns how many were re-rendered. Documents that no longer exist (a
         removed section) are dropped.
         """
-        self._state = state
+        old, self._state = self._state, state
         replaced, self._replaced = self._replaced, False
+        if old is not None:
+            self.purger.changed(old, state, replaced)
         stale = []
         for key, entry in list(self.cache.entries.items()):
             document = self.documents.get(key)
