@@ -17,10 +17,12 @@ on one host only (see the README's operations section).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import fcntl
 import logging
 import os
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -49,6 +51,10 @@ class Purger:
         self._queue: asyncio.Queue[list[str]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._lock_file: IO[bytes] | None = None
+        # Its own threads: on the default executor, purge requests waiting on a
+        # cache that is refetching from this very process would hold every
+        # thread its renders need (a deadlock until the request timeout).
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self.sent: list[str] = []  # URLs purged (for tests and the log)
         self.failed: list[str] = []
 
@@ -58,6 +64,7 @@ class Purger:
 
     def start(self) -> None:
         if self.enabled:
+            self._executor = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="feedserver-purge")
             self._task = asyncio.create_task(self._run(), name="feedserver purge")
 
     async def stop(self) -> None:
@@ -65,6 +72,9 @@ class Purger:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
@@ -103,14 +113,15 @@ class Purger:
             await asyncio.sleep(self.delay)
             while not self._queue.empty():  # changes that came meanwhile: one purge each
                 urls += [u for u in self._queue.get_nowait() if u not in urls]
+            started = time.monotonic()
             results = await asyncio.gather(*(self._purge(url) for url in dict.fromkeys(urls)))
-            logger.info("purged %d of %d URLs", sum(results), len(results))
+            logger.info("purged %d of %d URLs in %.2f s", sum(results), len(results), time.monotonic() - started)
 
     async def _purge(self, url: str) -> bool:
         wait = self.backoff
         for attempt in range(1, self.attempts + 1):
             try:
-                status = await asyncio.to_thread(self._send, url)
+                status = await asyncio.get_running_loop().run_in_executor(self._executor, self._send, url)
             except OSError as exc:
                 status, reason = 0, str(exc)
             else:
