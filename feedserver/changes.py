@@ -206,8 +206,9 @@ class ChangeWatcher:
 def sidecars(path: Path, hold: bool) -> tuple[FileIdentity | None, ...]:
     """Litestream's `-txid` file (rewritten by `restore -f` after each transaction it
     applies) and, with no connection held to ask data_version, the write-ahead log."""
-    txid = FileIdentity.of(Path(f"{path}-txid"))
-    return (txid,) if hold else (txid, FileIdentity.of(Path(f"{path}-wal")))
+    target = path.resolve()  # through a symlink (config/litestream/follow.sh swaps one): SQLite's names
+    txid = FileIdentity.of(Path(f"{target}-txid"))
+    return (txid,) if hold else (txid, FileIdentity.of(Path(f"{target}-wal")))
 
 
 def is_lock(exc: DatabaseUnavailable) -> bool:
