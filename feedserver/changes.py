@@ -44,6 +44,7 @@ class ChangeWatcher:
         self._sidecars: tuple[FileIdentity | None, ...] = ()
         self._hold = bool(service.settings["database.hold_connections"])
         self._lock = asyncio.Lock()  # the background check and probes never interleave
+        self._probe_task: asyncio.Task[bool] | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending = False  # a change seen but not yet fully applied: retry it
         self._last_error: str | None = None
@@ -62,6 +63,10 @@ class ChangeWatcher:
         self._task = asyncio.create_task(self._run(), name="feedserver change watcher")
 
     async def stop(self) -> None:
+        if self._probe_task is not None:
+            self._probe_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._probe_task
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -105,9 +110,14 @@ class ChangeWatcher:
         keep it for another s-maxage. Costs a few stat calls and, with held
         connections, one PRAGMA data_version.
         """
-        if self._lock.locked():
-            async with self._lock:  # a check is under way: its result is as new
-                return False
+        # Concurrent revalidations share one look: a request that arrives while
+        # one is under way waits for it instead of queueing a look of its own.
+        task = self._probe_task
+        if task is None or task.done():
+            task = self._probe_task = asyncio.create_task(self._probe_once(), name="feedserver change probe")
+        return await asyncio.shield(task)
+
+    async def _probe_once(self) -> bool:
         async with self._lock:
             if not await self._moved():
                 return False
