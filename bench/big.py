@@ -134,17 +134,17 @@ async def query_times(database: Path, scopes: list[tuple[str, str | None]]) -> d
     """newest_article_keys per scope on a fresh pool: (first call, median of later calls) in ms."""
     from feedserver.config import load_settings
     from feedserver.db import ReadPool
-    from feedserver.feeds import Scope
-    from feedserver.queries import site_state
+    from feedserver.feeds import FeedScope
+    from feedserver.state import load_site_state
 
-    settings = load_settings(overrides={"database.path": str(database)})
+    settings = load_settings(overrides={"database.path": str(database)}, required=False)
     pool = ReadPool(database, 1, 60.0, 3.0)
     await pool.open()
     try:
-        state = await site_state(pool, int(time.time()))
+        state = await load_site_state(pool, int(time.time()))
         times = {}
         for label, section in scopes:
-            slugs = Scope(section).section_slugs(state)
+            slugs = FeedScope(section).section_slugs(state)
             samples = []
             for _ in range(1 + WARM_REPEATS):
                 started = time.perf_counter()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import (
+    BENCH_SITE,
     PYTHON,
     BenchError,
     Processes,
@@ -59,17 +60,22 @@ def site_feed_size(database: Path, items: int) -> int:
     """Bytes of the site RSS feed with `feeds.items` = items, rendered in-process."""
     from feedserver.config import load_settings
     from feedserver.documents import FeedDocument
-    from feedserver.feeds import Scope
+    from feedserver.feeds import FeedScope
     from feedserver.service import FeedService
 
     async def render() -> int:
         settings = load_settings(
-            overrides={"database.path": str(database), "feeds.items": items, "site.base_url": "https://example.id"}
+            overrides={
+                "database.path": str(database),
+                "feeds.items": items,
+                "site.base_url": "https://example.id",
+                **BENCH_SITE,
+            }
         )
         service = FeedService(settings)
         await service.open()
         try:
-            rendered = await service.serve(FeedDocument(Scope(None), "rss", service.items))
+            rendered = await service.serve(FeedDocument(FeedScope(None), "rss", service.items))
             return len(rendered.body)
         finally:
             await service.close()

@@ -1,4 +1,4 @@
-"""Load under writes (issue 4, "Load"): many pollers, a CMS writing, bounded in time.
+"""Load under writes: many pollers, a CMS writing, bounded in time.
 
     python bench/load.py [--seconds 30] [--pollers 64] [--writes-per-second 5] [--refresh 1.0] [--json]
 

@@ -1,4 +1,4 @@
-"""Sitemaps at a million articles (issue 3), side by side in one run:
+"""Sitemaps at a million articles, side by side in one run:
 
 - the sitemap index, one full 50,000-URL article sitemap and the Google News
   sitemap, through HTTP from a real `feedserver serve` (uvicorn): the first
@@ -14,7 +14,7 @@
     python bench/make_big_db.py                  # once: bench/data/big-1m.sqlite
     python bench/sitemaps.py [--db PATH] [--quick]
 
-Targets (issue 3, this 2-core machine): a full child under 0.5 s cold, the
+Targets (this 2-core machine): a full child under 0.5 s cold, the
 index and the news sitemap under 100 ms cold, memory growth under 50 MB.
 """
 

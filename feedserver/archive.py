@@ -1,7 +1,7 @@
 """The sitemap archive: which sitemap files exist, what range of articles each
 holds, and a signature that moves whenever a file's bytes may change.
 
-Partition (issue 3; files must keep their URL and bytes as the archive grows):
+Partition (files must keep their URL and bytes as the archive grows):
 
 - Articles are grouped by their publish time's calendar month in
   `site.timezone`: `/sitemap-articles-YYYY-MM.xml`.
@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from feedserver.config import Settings
 from feedserver.db import ReadPool
+from feedserver.listing import site_origin
 from feedserver.queries import (
     HourStamp,
     news_window,
@@ -43,7 +44,6 @@ from feedserver.queries import (
     sitemap_max_version,
     sitemap_stamps,
 )
-from feedserver.sitemap_writer import site_origin
 from feedserver.times import EARLIEST, LATEST
 
 ONE_DAY = timedelta(days=1)

@@ -14,32 +14,30 @@ import gzip
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from email.utils import formatdate
 
 from zlib_ng import zlib_ng
+
+from feedserver.body import Body
 
 logger = logging.getLogger("feedserver.cache")
 
 
 @dataclass(frozen=True)
 class Encoded:
-    """A version already hashed and compressed while it was written (GzipStream)."""
+    """A version hashed and compressed (GzipStream)."""
 
     digest: str
     gzip_body: bytes
     length: int
     body: bytes | None  # None when longer than the identity limit: only the gzip copy is kept
 
-    @property
-    def identity(self) -> bytes:
-        return self.body if self.body is not None else gzip.decompress(self.gzip_body)
-
 
 class GzipStream:
     """Hash and compress a document chunk by chunk as it is written, so a 10 MB
-    sitemap never exists whole in memory (issue 3): only the compressed copy,
+    sitemap never exists whole in memory: only the compressed copy,
     and the chunks themselves while they fit `identity_max_bytes`. Same hash
     and the same bytes whether the document arrives whole or in chunks."""
 
@@ -71,30 +69,12 @@ class GzipStream:
 
 
 @dataclass(frozen=True)
-class Body:
-    """What a renderer returns: the bytes (or a function that writes them, run in a
-    worker thread with the compression and hashing, or what a GzipStream wrote)
-    and the time of the newest change they show."""
-
-    content: bytes | Callable[[], bytes] | Encoded
-    last_modified: int
-    media_type: str
-    # Headers for shared caches (feedserver.origin.headers), sent on 200 and 304 alike.
-    headers: tuple[tuple[bytes, bytes], ...] = ()
-
-    def materialize(self) -> bytes:
-        if isinstance(self.content, Encoded):
-            return self.content.identity
-        return self.content() if callable(self.content) else self.content
-
-
-@dataclass(frozen=True)
 class Rendered:
     """One version of a document, ready to send: both encodings and their headers.
 
     A large document keeps only its gzip copy (`body` None): a sitemap of 50,000
     URLs is about 10 MB as text and 1 MB compressed, crawlers ask for gzip, and
-    the rare request without it gets the copy decompressed (issue 3).
+    the rare request without it gets the copy decompressed.
     """
 
     body: bytes | None  # None: only the gzip copy is kept; see `identity`
@@ -120,18 +100,25 @@ class Rendered:
 
 
 def make_rendered(
-    body: Body, signature: Hashable, cache_control: str, gzip_level: int, identity_max_bytes: int | None = None
+    body: Body,
+    signature: Hashable,
+    cache_control: str,
+    gzip_level: int,
+    identity_max_bytes: int | None = None,
+    encoded: Encoded | None = None,
 ) -> Rendered:
-    """Hash and compress once per version. The ETag derives from the bytes alone,
-    so every worker and every restart gives the same one; gzip with mtime 0 is
-    deterministic too, so the compressed variant's ETag is as stable. Bytes
-    longer than `identity_max_bytes` are kept only compressed."""
-    encoded = body.content
-    if not isinstance(encoded, Encoded):
+    """Hash and compress once per version (unless the chunks were `encoded` as they
+    streamed in). The ETag derives from the bytes alone, so every worker and every
+    restart gives the same one; gzip with mtime 0 is deterministic too, so the
+    compressed variant's ETag is as stable. Bytes longer than `identity_max_bytes`
+    are kept only compressed."""
+    if encoded is None:
+        whole = body.content
+        assert not isinstance(whole, AsyncIterator), "chunks are encoded as they stream (DocumentCache._render)"
         stream = GzipStream(gzip_level, identity_max_bytes)
-        stream.write(body.materialize())
+        stream.write(whole() if callable(whole) else whole)
         encoded = stream.finish()
-    digest, compressed, length, content = encoded.digest, encoded.gzip_body, encoded.length, encoded.body
+    digest, compressed, length = encoded.digest, encoded.gzip_body, encoded.length
     etag = f'"{digest}"'
     gzip_etag = f'"{digest}-gz"'
     common = [
@@ -143,7 +130,7 @@ def make_rendered(
         *body.headers,
     ]
     return Rendered(
-        body=content,
+        body=encoded.body,
         gzip_body=compressed,
         etag=etag,
         gzip_etag=gzip_etag,
@@ -223,8 +210,9 @@ class DocumentCache:
         self.renders += 1
         body, signature = await render()
         self.compressions += 1
+        encoded = await self._encode_chunks(body.content) if isinstance(body.content, AsyncIterator) else None
         entry = await asyncio.to_thread(
-            make_rendered, body, signature, self.cache_control, self.gzip_level, self.identity_max_bytes
+            make_rendered, body, signature, self.cache_control, self.gzip_level, self.identity_max_bytes, encoded
         )
         self.entries[key] = entry
         self.entries.move_to_end(key)
@@ -237,6 +225,27 @@ class DocumentCache:
                     break
                 held -= self.entries.pop(old_key).size
         return entry
+
+    async def _encode_chunks(self, chunks: AsyncIterator[bytes]) -> Encoded:
+        """Hash and compress a streamed document chunk by chunk. Each chunk is
+        compressed in a worker thread while the renderer produces the next one
+        (zlib and the hash run without the GIL, so on two cores they overlap)."""
+        stream = GzipStream(self.gzip_level, self.identity_max_bytes)
+        compressing: asyncio.Future[None] | None = None
+        try:
+            async for chunk in chunks:
+                if compressing is not None:
+                    await compressing  # chunks go into the stream in order
+                compressing = asyncio.ensure_future(asyncio.to_thread(stream.write, chunk))
+            if compressing is not None:
+                await compressing
+        finally:
+            if compressing is not None and not compressing.done():
+                compressing.cancel()
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        return await asyncio.to_thread(stream.finish)
 
     async def close(self) -> None:
         """Cancel renders still under way (shutdown): they would run on a closed pool."""

@@ -145,8 +145,8 @@ class ChangeWatcher:
             reloaded = await self._check()
         except DatabaseUnavailable as exc:
             self._pending = True
-            if is_lock(exc):
-                # Logged once per lock, not once per check (issue 4).
+            if exc.is_lock:
+                # Logged once per lock, not once per check.
                 if not self._locked:
                     logger.warning("database locked by another process (%s); serving cached copies, retrying", exc)
                 self._locked = True
@@ -219,9 +219,3 @@ def sidecars(path: Path, hold: bool) -> tuple[FileIdentity | None, ...]:
     target = path.resolve()  # through a symlink (config/litestream/follow.sh swaps one): SQLite's names
     txid = FileIdentity.of(Path(f"{target}-txid"))
     return (txid,) if hold else (txid, FileIdentity.of(Path(f"{target}-wal")))
-
-
-def is_lock(exc: DatabaseUnavailable) -> bool:
-    """SQLITE_BUSY / SQLITE_LOCKED: a CMS write in progress, not a broken database."""
-    text = str(exc)
-    return "locked" in text or "busy" in text

@@ -27,6 +27,12 @@ MIGRATIONS: dict[int, str] = {}
 class DatabaseUnavailable(Exception):
     """The database cannot be read: missing, locked, corrupt or of an unknown version."""
 
+    @property
+    def is_lock(self) -> bool:
+        """SQLITE_BUSY / SQLITE_LOCKED: a CMS write in progress, not a broken database."""
+        text = str(self)
+        return "locked" in text or "busy" in text
+
 
 class QueryTimeout(DatabaseUnavailable):
     """A query ran past database.query_timeout_seconds and was interrupted."""
@@ -155,7 +161,7 @@ class ReadPool:
     on a Litestream read replica an open connection, even idle, stops
     `litestream restore -f` from applying anything until it closes (measured
     with Litestream 0.5.17; see the README's operations section). Renders are
-    rare (hits never query), so the ~1 ms a connection costs is paid per change,
+    rare (hits never query), so the ~2.5 ms a connection costs is paid per change,
     not per request.
     """
 
@@ -165,7 +171,6 @@ class ReadPool:
         self.query_timeout = query_timeout
         self.busy_timeout = busy_timeout
         self.hold = hold
-        self.identity: FileIdentity | None = None
         self._idle: asyncio.Queue[_Reader] = asyncio.Queue()
         self._slots = asyncio.Semaphore(size)  # connections open at once without `hold`
         self._all: list[_Reader] = []
@@ -177,7 +182,6 @@ class ReadPool:
             if self.path.exists():  # a directory, a device: nothing SQLite can read
                 raise DatabaseUnavailable(f"database {self.path} is not a regular file")
             raise DatabaseUnavailable(f"database {self.path} does not exist")
-        self.identity = FileIdentity.of(self.path)
         try:
             for _ in range(self.size if self.hold else 0):
                 reader = _Reader(*await connect_reader(self.path, self.busy_timeout))

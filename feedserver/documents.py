@@ -12,15 +12,16 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from feedserver.cache import Body
+from feedserver.body import Body
 from feedserver.config import Settings
 from feedserver.db import ReadPool
-from feedserver.feeds import ItemCache, Scope, build_feed
+from feedserver.feeds import FeedScope, ItemCache, build_feed, trail_titles
 from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
 from feedserver.origin.keys import SITE, section_key
-from feedserver.queries import SiteState, articles_by_pk, newest_article_keys
+from feedserver.queries import articles_by_pk, newest_article_keys
+from feedserver.state import SiteState
 from feedserver.xmlfeeds import render_atom, render_rss
 
 MEDIA_TYPES = {
@@ -48,7 +49,7 @@ class Document(Protocol):
 
 @dataclass(frozen=True)
 class FeedDocument:
-    scope: Scope
+    scope: FeedScope
     fmt: str
     items: ItemCache | None = field(default=None, compare=False, hash=False)
 
@@ -75,9 +76,8 @@ class FeedDocument:
         keys = await newest_article_keys(pool, self.scope.section_slugs(state), state.now, settings["feeds.items"])
         built: list[FeedItem | int] = []  # a built item, or the pk of a row to build
         for key in keys:
-            section = state.sections.get(key.section)
             cache_key = ItemCache.key(
-                key.pk, key.id, key.revision, key.updated_at, section.title if section else None, settings
+                key.pk, key.id, key.revision, key.updated_at, trail_titles(key.section, state.sections), settings
             )
             built.append(items.lookup(cache_key) or key.pk)
         missing = [entry for entry in built if isinstance(entry, int)]
@@ -106,11 +106,11 @@ class HomeDocument:
     def signature(self, state: SiteState) -> Hashable:
         return (
             tuple(sorted((s.slug, s.title, s.description) for s in state.sections.values())),
-            Scope(None).last_modified(state),
+            FeedScope(None).last_modified(state),
         )
 
     def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
         return (SITE,)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
-        return Body(render_home(settings, state), Scope(None).last_modified(state), "text/html; charset=utf-8")
+        return Body(render_home(settings, state), FeedScope(None).last_modified(state), "text/html; charset=utf-8")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from html import escape
 
 from feedserver.config import Settings
-from feedserver.feeds import Scope
-from feedserver.queries import SiteState
+from feedserver.feeds import FeedScope
+from feedserver.state import SiteState
 from feedserver.text import xml_safe
 
 _FORMATS = (
@@ -16,7 +16,7 @@ _FORMATS = (
 )
 
 
-def _feed_links(scope: Scope, base: str) -> str:
+def _feed_links(scope: FeedScope, base: str) -> str:
     return " · ".join(
         f'<a href="{escape(base + scope.feed_path(fmt))}" type="{mime}">{label}</a>' for fmt, label, mime in _FORMATS
     )
@@ -25,7 +25,7 @@ def _feed_links(scope: Scope, base: str) -> str:
 def render_home(settings: Settings, state: SiteState) -> bytes:
     base = settings.base_url
     title = escape(xml_safe(settings["site.title"]))
-    site = Scope(None)
+    site = FeedScope(None)
     discovery = "\n".join(
         f'<link rel="alternate" type="{mime}" title="{title} ({label})" href="{escape(base + site.feed_path(fmt))}">'
         for fmt, label, mime in _FORMATS
@@ -36,7 +36,7 @@ def render_home(settings: Settings, state: SiteState) -> bytes:
         depth = slug.count("/")
         rows.append(
             f'<li style="margin-left:{depth * 1.5}em"><strong>{escape(xml_safe(section.title))}</strong> '
-            f"<code>{escape(slug)}</code> — {_feed_links(Scope(slug), base)}"
+            f"<code>{escape(slug)}</code> — {_feed_links(FeedScope(slug), base)}"
             + (f"<br><small>{escape(xml_safe(section.description))}</small>" if section.description else "")
             + "</li>"
         )

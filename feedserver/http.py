@@ -70,7 +70,7 @@ def _conditions(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None]
     """(If-None-Match, If-Modified-Since, Accept-Encoding), the first value of each.
 
     One pass over the request headers: this runs for every cache hit, the bulk
-    of the traffic (issue 5)."""
+    of the traffic."""
     if_none_match = if_modified_since = accept_encoding = None
     for key, value in scope["headers"]:
         if key == b"if-none-match":

@@ -1,4 +1,4 @@
-"""The OpenAPI description of the public routes, generated from the route table (issue 4).
+"""The OpenAPI description of the public routes, generated from the route table.
 
 Starlette's schema generator walks the routes, so a new route is described as
 soon as it exists. What a route answers follows from its URL: the media type

@@ -9,47 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import aiosqlite
 import orjson
 
 from feedserver.db import ReadPool
-
-if TYPE_CHECKING:
-    from feedserver.archive import ArchiveState
+from feedserver.listing import MAX_URL_LENGTH
 
 # Deleted and draft articles, and those scheduled for later, never leave here.
 VISIBLE = "a.status = 'published' AND a.published_at <= :now"
-
-
-@dataclass(frozen=True)
-class SectionState:
-    """A section as the change check sees it."""
-
-    slug: str
-    title: str
-    description: str
-    changed_at: int  # newest write touching a public article (schema triggers)
-    newest_published: int | None  # publish time of its newest visible article
-    revision: int = 0  # bumped by every such write: changed_at has whole seconds (schema triggers)
-
-
-@dataclass(frozen=True)
-class SiteState:
-    """Everything a feed's freshness depends on, read in two cheap queries."""
-
-    now: int  # the moment visibility was judged at; renders use the same one
-    sections: dict[str, SectionState]
-    next_publish_at: int | None  # earliest scheduled article still in the future
-    archive: ArchiveState | None = None  # what the sitemaps show (feedserver.archive); None until loaded
-
-    @property
-    def next_change_at(self) -> int | None:
-        """The next moment the site changes with no write: a scheduled article comes
-        due, or an article leaves the news sitemap's window."""
-        moments = [self.next_publish_at, self.archive.news.expires_at if self.archive else None]
-        return min((m for m in moments if m is not None), default=None)
 
 
 @dataclass(frozen=True)
@@ -98,8 +67,19 @@ ARTICLE_SELECT = (
 SUMMARY_SELECT = ARTICLE_SELECT.replace("a.content_html", "'' AS content_html")
 
 
-async def site_state(pool: ReadPool, now: int) -> SiteState:
-    """Each section's change stamp and newest visible publish time, plus the next scheduled one."""
+class SectionRow(NamedTuple):
+    """A section as the change check reads it (feedserver.state.SectionState is built from it)."""
+
+    slug: str
+    title: str
+    description: str
+    changed_at: int  # newest write touching a public article (schema triggers)
+    newest_published: int | None  # publish time of its newest visible article
+    revision: int  # bumped by every such write: changed_at has whole seconds (schema triggers)
+
+
+async def section_rows(pool: ReadPool, now: int) -> list[SectionRow]:
+    """Each section's change stamp and its newest visible publish time."""
     rows = await pool.fetchall(
         "SELECT s.slug, s.title, s.description, s.changed_at, "
         f"(SELECT a.published_at FROM articles a WHERE a.section = s.slug AND {VISIBLE} "
@@ -107,13 +87,17 @@ async def site_state(pool: ReadPool, now: int) -> SiteState:
         "FROM sections s",
         {"now": now},
     )
-    sections = {row[0]: SectionState(row[0], row[1], row[2], int(row[3]), row[4], int(row[5])) for row in rows}
+    return [SectionRow(row[0], row[1], row[2], int(row[3]), row[4], int(row[5])) for row in rows]
+
+
+async def next_publish_at(pool: ReadPool, now: int) -> int | None:
+    """The earliest publish time of a published article still in the future."""
     upcoming = await pool.fetchall(
         "SELECT a.published_at FROM articles a WHERE a.status = 'published' AND a.published_at > :now "
         "ORDER BY a.published_at LIMIT 1",
         {"now": now},
     )
-    return SiteState(now, sections, int(upcoming[0][0]) if upcoming else None)
+    return int(upcoming[0][0]) if upcoming else None
 
 
 @dataclass(frozen=True)
@@ -161,7 +145,7 @@ async def articles_by_pk(pool: ReadPool, pks: Sequence[int], now: int, with_cont
     marks = ", ".join(f":p{i}" for i in range(len(pks)))
     # NOT INDEXED keeps the planner on the rowid lookups: left to itself it
     # serves VISIBLE from articles_status_published, which at a million
-    # articles reads the whole index (170 ms a render instead of 1; issue 5).
+    # articles reads the whole index (170 ms a render instead of 1).
     rows = await pool.fetchall(
         f"SELECT {columns} FROM articles a NOT INDEXED WHERE a.pk IN ({marks}) AND {VISIBLE}", params
     )
@@ -175,26 +159,16 @@ async def articles_by_pk(pool: ReadPool, pks: Sequence[int], now: int, with_cont
     }
 
 
-async def newest_articles(
-    pool: ReadPool, sections: Sequence[str] | None, now: int, limit: int, with_content: bool = True
-) -> list[ArticleRow]:
-    """newest_article_keys with the full rows."""
-    keys = await newest_article_keys(pool, sections, now, limit)
-    rows = await articles_by_pk(pool, [k.pk for k in keys], now, with_content)
-    return [rows[k.pk] for k in keys if k.pk in rows]
-
-
 # --- sitemaps -----------------------------------------------------------------
 # Keyset queries over articles_status_published (status, published_at, id,
 # updated_at, url, image_url): counts, lastmods and the URL lists of article
 # sitemaps come from the index alone, a page at a time in index order.
 
-# A sitemap lists only URLs on its own origin (sitemaps.org), and none longer
-# than sitemap.xsd's tLoc allows: counted here with the same rule the writer
-# applies (sitemap_writer.SameHost), so no file the index lists is empty. The
-# prefix test is a range of the binary collation, and the length that of the
-# UTF-8 bytes: both far cheaper per index entry than substr() and length().
-MAX_URL_LENGTH = 2048
+# A sitemap lists only URLs on its own origin, and none longer than sitemap.xsd
+# allows: counted here with the rule the writer applies (feedserver.listing), so no
+# file the index lists is empty. The prefix test is a range of the binary
+# collation, and the length that of the UTF-8 bytes: both far cheaper per index
+# entry than substr() and length().
 ON_HOST = f"a.url >= :origin AND a.url < :origin_end AND length(CAST(a.url AS BLOB)) <= {MAX_URL_LENGTH}"
 
 
@@ -381,3 +355,10 @@ async def data_version(conn: aiosqlite.Connection) -> int:
     """PRAGMA data_version: changes when another connection commits (same connection only)."""
     rows = list(await conn.execute_fetchall("PRAGMA data_version"))
     return int(rows[0][0])
+
+
+async def article_pk(pool: ReadPool, article_id: str) -> int | None:
+    """The row id of the article with this CMS id (the UNIQUE index on articles.id);
+    whether it may be shown is for articles_by_pk to say."""
+    rows = await pool.fetchall("SELECT pk FROM articles WHERE id = :id", {"id": article_id})
+    return int(rows[0][0]) if rows else None

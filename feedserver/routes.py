@@ -10,10 +10,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from feedserver.changes import is_lock
 from feedserver.db import DatabaseUnavailable
 from feedserver.documents import Document, FeedDocument, HomeDocument
-from feedserver.feeds import EXTENSIONS, Scope
+from feedserver.feeds import EXTENSIONS, FeedScope
 from feedserver.http import RenderedResponse
 from feedserver.openapi import OpenAPISchema
 from feedserver.service import FeedService
@@ -69,7 +68,7 @@ async def home(request: Request) -> Response | RenderedResponse:
 
 def site_feed(fmt: str) -> Route:
     async def endpoint(request: Request) -> Response | RenderedResponse:
-        return await serve_document(request, FeedDocument(Scope(None), fmt, _service(request).items))
+        return await serve_document(request, FeedDocument(FeedScope(None), fmt, _service(request).items))
 
     return Route(f"/{EXTENSIONS[fmt]}", endpoint, methods=["GET", "HEAD"], name=f"site_feed_{fmt}")
 
@@ -79,7 +78,7 @@ async def section_feed(request: Request) -> Response | RenderedResponse:
     match = SECTION_PATH.match(request.path_params["rest"])
     if match is None:
         raise HTTPException(404, "Not a feed URL: use /section/<section path>/feed.rss, feed.atom or feed.json.")
-    return await serve_document(request, FeedDocument(Scope(match["slug"]), match["fmt"], _service(request).items))
+    return await serve_document(request, FeedDocument(FeedScope(match["slug"]), match["fmt"], _service(request).items))
 
 
 async def healthz(request: Request) -> Response:
@@ -89,10 +88,10 @@ async def healthz(request: Request) -> Response:
             raise DatabaseUnavailable(service.problem)
         await service.pool.check_schema()
     except DatabaseUnavailable as exc:
-        if is_lock(exc):
+        if exc.is_lock:
             # A CMS write in progress is a delay, not a fault (cached copies are
             # served meanwhile); every server reads the same file, so failing
-            # here would take them all out of rotation at once (issue 4).
+            # here would take them all out of rotation at once.
             return PlainTextResponse(f"ok (waiting: {exc})\n", headers={"Cache-Control": "no-store"})
         return PlainTextResponse(f"unavailable: {exc}\n", status_code=503, headers={"Cache-Control": "no-store"})
     return PlainTextResponse("ok\n", headers={"Cache-Control": "no-store"})
@@ -141,7 +140,7 @@ def _openapi_pattern(*patterns: re.Pattern[str]) -> str:
     return "^" + "|".join(f"(?:{re.sub(r'[?]P<[a-z]+>', '', p.pattern)[1:-1]})" for p in patterns) + "$"
 
 
-# The description of the public routes (issue 4): generated from ROUTES, with
+# The description of the public routes: generated from ROUTES, with
 # their path parameters described here, beside the patterns that judge them.
 OPENAPI = OpenAPISchema(
     parameters={

@@ -14,14 +14,15 @@ from collections.abc import Callable, Hashable
 from dataclasses import replace
 
 from feedserver.archive import load_archive
-from feedserver.cache import Body, DocumentCache, Rendered
+from feedserver.body import Body
+from feedserver.cache import DocumentCache, Rendered
 from feedserver.config import Settings
 from feedserver.db import DatabaseUnavailable, ReadPool
 from feedserver.documents import Document
 from feedserver.feeds import ItemCache
 from feedserver.origin.headers import cache_control, origin_headers
 from feedserver.origin.purge import Purger
-from feedserver.queries import SiteState, site_state
+from feedserver.state import SiteState, load_site_state
 
 logger = logging.getLogger("feedserver")
 
@@ -75,7 +76,7 @@ class FeedService:
         """Read the site state at `now`. The sitemap archive is brought up to date from
         the current one (only what changed is recounted), or read whole after the
         file was replaced."""
-        state = await site_state(self.pool, now)
+        state = await load_site_state(self.pool, now)
         previous = None if self._replaced or self._state is None else self._state.archive
         return replace(state, archive=await load_archive(self.pool, self.settings, now, previous))
 

@@ -10,26 +10,26 @@ site root, as a sitemap may list only URLs under its own folder.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Hashable
 from dataclasses import dataclass
 
 from feedserver.archive import ArchiveFile, ArchiveState
-from feedserver.cache import Body, GzipStream
+from feedserver.body import Body
 from feedserver.config import Settings
 from feedserver.db import ReadPool
-from feedserver.feeds import Scope
+from feedserver.feeds import FeedScope
+from feedserver.listing import SameHost, site_origin
 from feedserver.origin.keys import ROBOTS, SITE, sitemap_key
-from feedserver.queries import SitemapRow, SiteState, news_rows, sitemap_rows
+from feedserver.queries import SitemapRow, news_rows, sitemap_rows
 from feedserver.sitemap_writer import (
-    SameHost,
     article_entries,
     news_entries,
     page_entries,
-    site_origin,
     sitemap_index,
     urlset,
     urlset_ends,
 )
+from feedserver.state import SiteState
 
 XML_MEDIA_TYPE = "application/xml; charset=utf-8"
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
@@ -60,14 +60,14 @@ def section_pages(state: SiteState) -> list[list[tuple[str, int]]]:
     lastmod, cut into files of at most the page size. The site's front page is
     always there, so the index always lists a file and no file is empty.
 
-    Each lastmod walks the sections (Scope.last_modified), and the change check
+    Each lastmod walks the sections (FeedScope.last_modified), and the change check
     asks for these pages once per cached sitemap document: they are computed
     once per state."""
     if _section_pages and _section_pages[0][0] is state:
         return _section_pages[0][1]
     size = archive_of(state).page_size
-    entries = [("", Scope(None).last_modified(state))]
-    entries += [(slug, Scope(slug).last_modified(state)) for slug in live_sections(state)]
+    entries = [("", FeedScope(None).last_modified(state))]
+    entries += [(slug, FeedScope(slug).last_modified(state)) for slug in live_sections(state)]
     pages = [entries[i : i + size] for i in range(0, len(entries), size)]
     _section_pages[:] = [(state, pages)]
     return pages
@@ -162,7 +162,7 @@ class SectionsSitemapDocument:
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         page = section_pages(state)[self.page - 1]
-        urls = [(f"{settings.base_url}/{slug}", lastmod) for slug, lastmod in page]
+        urls = [(settings.section_url(slug) if slug else settings.home_url, lastmod) for slug, lastmod in page]
         content = urlset([page_entries(urls, settings.timezone)])
         return Body(content, max(lastmod for _, lastmod in page), XML_MEDIA_TYPE)
 
@@ -188,22 +188,25 @@ class ArticleSitemapDocument:
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         file: ArchiveFile = archive_of(state).files[self.name]
+        # Chunks, hashed and compressed by the cache as they come: at 50,000 URLs
+        # the text is 10+ MB, and holding it whole raised the server's memory for
+        # good (tests/test_sitemaps.py, memory of a render).
+        return Body(self._chunks(pool, settings, state, file), file.last_modified, XML_MEDIA_TYPE)
+
+    async def _chunks(
+        self, pool: ReadPool, settings: Settings, state: SiteState, file: ArchiveFile
+    ) -> AsyncIterator[bytes]:
         same_host = SameHost(settings.base_url)
-        # Hashed and compressed batch by batch as it is written: at 50,000 URLs
-        # the text is 10+ MB, and holding it whole raised the server's memory
-        # for good (issue 3: growth under 50 MB after serving every sitemap).
-        stream = GzipStream(settings["cache.gzip_level"], settings["cache.identity_max_bytes"])
         head, tail = urlset_ends()
-        stream.write(head)
+        yield head
 
         def fetch(after: tuple[int, str] | None, left: int) -> Awaitable[list[SitemapRow]]:
             return sitemap_rows(pool, file.start, file.stop, state.now, same_host.prefix, after, min(ROW_BATCH, left))
 
-        # Three stages in flight at once: the next batch is read while this one
-        # is written while the one before is compressed. SQLite, zlib and the
-        # hash run without the GIL, so on two cores they overlap the writing.
+        # The next batch is read while this one is written (and, in the cache,
+        # the one before is compressed): SQLite, zlib and the hash run without
+        # the GIL, so on two cores they overlap the writing.
         following: asyncio.Future[list[SitemapRow]] | None = None
-        compressing: asyncio.Future[None] | None = None
         try:
             left = file.limit
             rows = await fetch(file.after, left)
@@ -211,20 +214,13 @@ class ArticleSitemapDocument:
                 left -= len(rows)
                 if len(rows) == ROW_BATCH and left > 0:
                     following = asyncio.ensure_future(fetch((rows[-1].published_at, rows[-1].id), left))
-                chunk = await asyncio.to_thread(article_entries, rows, settings.timezone, same_host)
-                if compressing is not None:
-                    await compressing  # chunks go into the stream in order
-                compressing = asyncio.ensure_future(asyncio.to_thread(stream.write, chunk))
+                yield await asyncio.to_thread(article_entries, rows, settings.timezone, same_host)
                 rows = await following if following is not None else []
                 following = None
-            if compressing is not None:
-                await compressing
         finally:
-            for task in (following, compressing):
-                if task is not None and not task.done():
-                    task.cancel()
-        stream.write(tail)
-        return Body(await asyncio.to_thread(stream.finish), file.last_modified, XML_MEDIA_TYPE)
+            if following is not None and not following.done():
+                following.cancel()
+        yield tail
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def _sub_attributes(
     have the given lengths (longest first), found from the '=' signs.
 
     Trying the pattern at every white space character of a 5 KB article costs
-    more than the rest of building its feed item (profiled for issue 5); an
+    more than the rest of building its feed item (profiled); an
     attribute has an '=' and few other characters do. A match's first '=' is
     the first '=' after its start, and its start is one white space character,
     the name and the white space before that '=': so trying those few starts at
@@ -126,7 +126,7 @@ def uri(url: str) -> str:
 # A path from the site root with nothing urljoin would resolve or re-encode
 # (no query, fragment, params, dot segment, white space): joined, it is the
 # base's origin followed by the path, as urljoin would make it, for a fraction
-# of the cost (most links in articles are like this; profiled for issue 5).
+# of the cost (most links in articles are like this; profiled).
 _ROOTED_PATH = re.compile(r"/[A-Za-z0-9_.~%/-]*")
 
 

@@ -1,4 +1,4 @@
-"""Sitemap test helpers: XSD validation with the shared schemas, a crawler that
+"""Sitemap test helpers: XSD validation with the shipped schemas, a crawler that
 follows the index from /sitemap.xml, and the URL set a site should list."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def assert_valid(content: bytes, allow_empty: bool = False) -> Any:
     else:
         assert root.tag == f"{SM}urlset", root.tag
         if allow_empty and len(root) == 0:
-            return root  # the one case the XSD's "at least one url" does not apply (issue 3)
+            return root  # the one case the XSD's "at least one url" does not apply
         schema = _schema("urlset")
     assert schema.validate(root), schema.error_log
     return root

@@ -1,4 +1,4 @@
-"""The change check (issue 2, "Caching"): CMS writes, replaced files and scheduled
+"""The change check: CMS writes, replaced files and scheduled
 articles reach the feeds, only the affected feeds re-render, and feed dates never
 go backwards.
 

@@ -27,3 +27,23 @@ def test_readme_gives_the_ci_test_command() -> None:
     command = ".venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
     assert command in readme
     assert command in ci
+
+
+def test_the_schemas_ship_in_the_package_as_their_readme_lists_them() -> None:
+    """A clone tests on its own, and `feedserver check` validates with the same files:
+    every schema is package data, byte for byte the file whose origin the README gives."""
+    import hashlib
+    import re
+    from importlib.resources import files
+
+    folder = files("feedserver") / "schemas"
+    listed = dict(
+        (name, digest)
+        for digest, name in re.findall(
+            r"^([0-9a-f]{64})  (\S+)$", (folder / "README.md").read_text(encoding="utf-8"), re.M
+        )
+    )
+    shipped = {entry.name for entry in folder.iterdir() if entry.name != "README.md"}
+    assert shipped == set(listed)
+    for name, digest in listed.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name

@@ -1,4 +1,4 @@
-"""End to end (issue 2, "Must show"): real uvicorn on 127.0.0.1, started as
+"""End to end: real uvicorn on 127.0.0.1, started as
 `python -m feedserver serve`, while a second process writes articles into the
 database; the feeds are read all along with conditional GETs, with no error.
 """

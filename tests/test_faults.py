@@ -1,4 +1,4 @@
-"""Faults (issue 4): a real uvicorn keeps serving while the CMS locks, replaces or
+"""Faults: a real uvicorn keeps serving while the CMS locks, replaces or
 breaks the database, says so once in its log and on /healthz, and recovers by itself.
 
 Each test starts `feedserver serve` on 127.0.0.1 (tests/uvicorn_process.py)

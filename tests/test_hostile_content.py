@@ -1,4 +1,4 @@
-"""Hostile article content and metadata (issue 4, "Hostile and odd input"), as property tests.
+"""Hostile article content and metadata, as property tests.
 
 Whatever a CMS hands the importer (any Unicode, control characters, lone
 surrogates, `]]>`, `<script>`, entity look-alikes, huge fields, odd URLs in

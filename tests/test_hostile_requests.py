@@ -1,4 +1,4 @@
-"""Hostile requests (issue 4, "Hostile and odd input"): every route probed with malformed
+"""Hostile requests: every route probed with malformed
 targets, headers and query strings. Never a 5xx, never a foreign host in any URL, no
 cache entry for a variant; and the server's connections cannot write the database.
 

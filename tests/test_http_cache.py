@@ -1,4 +1,4 @@
-"""HTTP for cached feeds (issue 2, "Caching"): conditional GET, HEAD, gzip, strong
+"""HTTP for cached feeds: conditional GET, HEAD, gzip, strong
 ETags, render and query counts, single flight, bad requests, the Host header, /healthz.
 
 Every validator a test sends back is one the server just sent.

@@ -1,4 +1,4 @@
-"""`feedserver import` (issue 2, "Import"): the JSON Lines contract, the error report, and
+"""`feedserver import`: the JSON Lines contract, the error report, and
 what reaches the database. Every import here runs through `feedserver.cli.main`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A short run of bench/load.py (issue 4, "Load"): pollers with conditional GETs over every
+"""A short run of bench/load.py: pollers with conditional GETs over every
 feed and sitemap of a real uvicorn while a writer process adds and edits articles. No timing
 thresholds beyond the configured delay: zero errors, every write visible within it, memory not
 growing between the first and last third, and a clean exit 0 on SIGTERM."""
@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.load]
 
 REFRESH_SECONDS = 0.2
 

@@ -1,4 +1,4 @@
-"""The OpenAPI description (issue 4): generated from the route table, served at
+"""The OpenAPI description: generated from the route table, served at
 /openapi.json, and schemathesis run against a real uvicorn with it, bounded in
 examples: no 5xx, and every answer (status, content type, required headers) as described."""
 

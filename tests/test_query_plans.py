@@ -2,7 +2,7 @@
 index, an article sitemap, the news sitemap) is served by an index or by rowid:
 no full scan of articles, no temporary B-tree for an ORDER BY. Checked with
 EXPLAIN QUERY PLAN on the exact SQL and parameters the server ran, so scale
-cannot rot silently (issue 5: left to itself, the planner once served a feed's
+cannot rot silently (left to itself, the planner once served a feed's
 rows query from the status index, reading the whole index at a million
 articles)."""
 

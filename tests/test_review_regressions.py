@@ -95,7 +95,7 @@ async def test_a_draft_in_a_new_section_does_not_show_that_section(
 
 
 async def test_a_parent_the_cms_never_declared_has_a_feed(db_path: Path, now: datetime, clock: FakeClock) -> None:
-    """Issue 2: "the parent follows from the path"."""
+    """The contract: "the parent follows from the path" (README, database contract)."""
     write_records(db_path, [section("berita")])
     async with serve(make_settings(db_path), clock) as (client, app):
         with cms_connection(db_path, clock) as conn:

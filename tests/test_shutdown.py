@@ -1,4 +1,4 @@
-"""SIGTERM (issue 4, "Faults"): requests in flight finish, then the process exits 0.
+"""SIGTERM: requests in flight finish, then the process exits 0.
 
 uvicorn re-raises the signal once its graceful shutdown is done, which would
 end the process with 143; feedserver/server.py turns a stop that was asked

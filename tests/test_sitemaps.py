@@ -1,4 +1,4 @@
-"""Sitemaps (issue 3): robots.txt, the index, article and section sitemaps, the
+"""Sitemaps: robots.txt, the index, article and section sitemaps, the
 Google News sitemap. Real app, real SQLite file, movable clock."""
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from feedserver.archive import Calendar
-from feedserver.cache import Body, DocumentCache
-from feedserver.sitemap_writer import SameHost, news_language
+from feedserver.body import Body
+from feedserver.cache import DocumentCache
+from feedserver.listing import SameHost
+from feedserver.sitemap_writer import news_language
 from feedserver.text import uri
 from tests.conftest import BASE_URL, FakeClock, article, make_settings, section, serve, write_records
 from tests.sitemap_checks import NEWS, SM, assert_valid, crawl, expected_urls, parse

@@ -1,4 +1,4 @@
-"""Slow clients (issue 4, "Load"): what uvicorn's limits from the config bound, and what they do not.
+"""Slow clients: what uvicorn's limits from the config bound, and what they do not.
 
 - An idle keep-alive connection is closed after server.keep_alive_seconds.
 - Past server.limit_concurrency connections, a request is answered 503 at once:

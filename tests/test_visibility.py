@@ -1,4 +1,4 @@
-"""Which articles a reader sees (issue 2): only published ones whose publish time has
+"""Which articles a reader sees: only published ones whose publish time has
 come, in every feed, every format and on the front page; scheduled ones appear when
 their time passes with no write; taken-down ones disappear after the change check."""
 

@@ -18,7 +18,7 @@ its comparison here.
 
 from __future__ import annotations
 
-from feedserver.queries import SiteState
+from feedserver.state import SiteState
 
 SITE = "site"
 ROBOTS = "robots"

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from feedserver.documents import Document, FeedDocument, HomeDocument
-from feedserver.feeds import FORMATS, Scope
+from feedserver.feeds import EXTENSIONS, FeedScope
 from feedserver.origin.keys import ALL
-from feedserver.queries import SiteState
 from feedserver.sitemaps import (
     ArticleSitemapDocument,
     NewsSitemapDocument,
@@ -17,6 +16,7 @@ from feedserver.sitemaps import (
     SitemapIndexDocument,
     section_pages,
 )
+from feedserver.state import SiteState
 
 
 def all_documents(state: SiteState) -> Iterator[Document]:
@@ -26,8 +26,8 @@ def all_documents(state: SiteState) -> Iterator[Document]:
     yield RobotsDocument()
     scopes = {None} | {"/".join(slug.split("/")[:n]) for slug in state.sections for n in range(1, slug.count("/") + 2)}
     for section in sorted(scopes, key=lambda s: s or ""):
-        for fmt in FORMATS:
-            yield FeedDocument(Scope(section), fmt)
+        for fmt in EXTENSIONS:
+            yield FeedDocument(FeedScope(section), fmt)
     if state.archive is None:
         return
     yield SitemapIndexDocument()

@@ -32,7 +32,7 @@ from urllib.parse import quote
 from feedserver.config import Settings
 from feedserver.origin.keys import ALL, affected_keys
 from feedserver.origin.paths import paths_for_keys
-from feedserver.queries import SiteState
+from feedserver.state import SiteState
 
 logger = logging.getLogger("feedserver.purge")
 TOKEN_ENV = "FEEDSERVER_PURGE_TOKEN"

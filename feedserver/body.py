@@ -1,0 +1,28 @@
+"""What a renderer returns: the bytes of a document, or how to produce them.
+
+Renderers know nothing of HTTP or the cache: they hand back one of these, and
+the cache alone hashes and compresses it (feedserver.cache).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Body:
+    """A document's bytes, and the time of the newest change they show.
+
+    `content` is the bytes; or a function that writes them (run in a worker
+    thread together with the compression, so a cold render does not stall the
+    event loop); or an async iterator of chunks, for a document too large to
+    hold whole (a sitemap of 50,000 URLs is 10 MB of text), which the cache
+    compresses chunk by chunk as it arrives.
+    """
+
+    content: bytes | Callable[[], bytes] | AsyncIterator[bytes]
+    last_modified: int
+    media_type: str
+    # Headers for shared caches (feedserver.origin.headers), sent on 200 and 304 alike.
+    headers: tuple[tuple[bytes, bytes], ...] = ()
