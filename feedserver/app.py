@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
@@ -29,26 +30,35 @@ logger = logging.getLogger("feedserver")
 class CacheFastPath:
     """Serve GET/HEAD cache hits directly; pass everything else to the app.
 
-    A hit that would be a 304 first asks the change watcher for a write it has
-    not seen yet (`probe`, with cache.check_before_not_modified): a shared cache
-    revalidating right after a write must get the new version, not another
-    lifetime for the old one.
+    A hit that would be a 304 first asks the change watcher whether the
+    database moved since its last check (`probe`, with
+    cache.check_before_not_modified). If it did, the 304 is fresh only until
+    that check has surely run (`cache.refresh_seconds` + 1 s): a shared cache
+    revalidating right after a write then asks again within seconds and gets
+    the new version, instead of keeping the old copy for another s-maxage. The
+    request never waits for a check.
     """
 
     def __init__(self, app: ASGIApp, service: FeedService, watcher: ChangeWatcher | None = None) -> None:
         self.app = app
         self.service = service
         self.watcher = watcher if service.settings["cache.check_before_not_modified"] else None
+        seconds = math.ceil(service.settings["cache.refresh_seconds"]) + 1
+        directives = f"max-age={seconds}, s-maxage={seconds}"
+        self.brief = [
+            (b"cache-control", f"public, {directives}".encode()),
+            (b"cdn-cache-control", directives.encode()),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             rendered = self.service.cache.get(scope["path"])
-            if rendered is not None and self.watcher is not None:
-                now = self.service.clock()
-                if would_be_not_modified(rendered, scope, now) and await self._probe():
-                    rendered = self.service.cache.get(scope["path"])
             if rendered is not None:
-                await send_rendered(rendered, scope, send, self.service.clock())
+                now = self.service.clock()
+                brief = None
+                if self.watcher is not None and would_be_not_modified(rendered, scope, now) and await self._probe():
+                    brief = self.brief
+                await send_rendered(rendered, scope, send, now, brief)
                 return
         await self.app(scope, receive, send)
 
@@ -59,14 +69,6 @@ class CacheFastPath:
         except Exception:  # the background check reports faults; the cached copy still answers
             logger.exception("change probe failed")
             return False
-
-
-def create_demo_app() -> CacheFastPath:
-    """The app of `serve --demo`: also a page for each demo article at its URL's
-    path (feedserver.demopage), so an item clicked in a reader shows the story."""
-    from feedserver.demopage import DEMO_ROUTES
-
-    return create_app(extra_routes=DEMO_ROUTES)
 
 
 def create_app(

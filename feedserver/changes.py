@@ -103,32 +103,35 @@ class ChangeWatcher:
                 logger.exception("change check failed")
 
     async def probe(self) -> bool:
-        """Apply a change the background check has not seen yet, if there is one.
+        """True when the database moved since the last check.
 
         Run before a 304 (cache.check_before_not_modified): a cache revalidating
-        just after a write would otherwise be told its old copy is current, and
-        keep it for another s-maxage. Costs a few stat calls and, with held
-        connections, one PRAGMA data_version.
+        just after a write must not be told, for another s-maxage, that its old
+        copy is current (app.CacheFastPath then answers with a 304 that is fresh
+        only until the next check has surely run). The look costs a few stat
+        calls and, with held connections, one PRAGMA data_version; concurrent
+        revalidations share one look. It starts no check: under a steady stream
+        of writes that would add checks to the background ones.
         """
-        # Concurrent revalidations share one look: a request that arrives while
-        # one is under way waits for it instead of queueing a look of its own.
         task = self._probe_task
         if task is None or task.done():
-            task = self._probe_task = asyncio.create_task(self._probe_once(), name="feedserver change probe")
+            task = self._probe_task = asyncio.create_task(self._look(), name="feedserver change probe")
         return await asyncio.shield(task)
 
-    async def _probe_once(self) -> bool:
-        async with self._lock:
-            if not await self._moved():
-                return False
-            return await self._check_locked()
+    async def _look(self) -> bool:
+        if self._lock.locked():
+            moved = True  # a check is under way: what it finds is not served yet
+        else:
+            async with self._lock:
+                moved = await self._moved()
+        return moved
 
     async def _moved(self) -> bool:
         path = self.service.settings.database_path
         if FileIdentity.of(path) != self._file or sidecars(path, self._hold) != self._sidecars or self._pending:
             return True
         if self._conn is None:
-            return not self._hold
+            return self._hold  # held connections, but none open: the check reconnects
         try:
             return await data_version(self._conn) != self._data_version
         except Exception:

@@ -312,8 +312,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "cache.check_before_not_modified",
         True,
-        "Before answering 304 to a conditional request, look for a database change first (a stat and PRAGMA "
-        "data_version), so a cache revalidating just after a write never keeps the old copy for another lifetime.",
+        "Before answering 304, look for a database change the check has not applied yet (a stat and PRAGMA "
+        "data_version); if there is one the 304 is fresh for cache.refresh_seconds + 1 s only, not another s-maxage.",
         _bool,
     ),
     Setting(

@@ -96,14 +96,26 @@ def would_be_not_modified(rendered: Rendered, scope: Scope, now: float) -> bool:
     return _is_fresh(rendered, if_none_match, if_modified_since, now)
 
 
-async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float) -> None:
-    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding."""
+async def send_rendered(
+    rendered: Rendered,
+    scope: Scope,
+    send: Send,
+    now: float,
+    brief: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding.
+
+    `brief`: caching headers that replace the usual ones on a 304 (a short
+    lifetime, while a change the check has not applied yet may be pending)."""
     if_none_match, if_modified_since, accept_encoding = _conditions(scope)
     fresh = _is_fresh(rendered, if_none_match, if_modified_since, now)
     use_gzip = accept_encoding is not None and _accepts_gzip(accept_encoding)
     if fresh:
         etag = rendered.gzip_etag if use_gzip else rendered.etag
         headers = [*rendered.not_modified_headers, (b"etag", etag.encode())]
+        if brief is not None:
+            replaced = {name for name, _ in brief}
+            headers = [*brief, *(h for h in headers if h[0] not in replaced)]
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         return

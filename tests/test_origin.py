@@ -269,29 +269,36 @@ async def test_no_purge_hook_means_no_purger_task(site: Path, clock: FakeClock) 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("check_first", [True, False])
-async def test_a_revalidation_right_after_a_write_gets_the_new_version(
+async def test_a_revalidation_right_after_a_write_is_fresh_only_briefly(
     site: Path, clock: FakeClock, now: datetime, check_first: bool
 ) -> None:
-    """A cache sends If-None-Match just after a CMS write, before the background check
-    ran: with the check before a 304 it gets the new version (200), else the 304
-    that would keep the old copy another lifetime."""
-    settings = make_settings(site, cache__check_before_not_modified=check_first)
-    async with serve(settings, clock) as (client, _):
-        first = await client.get("/section/berita/feed.rss", headers=IDENTITY)
-        same = await client.get(
-            "/section/berita/feed.rss", headers={**IDENTITY, "If-None-Match": first.headers["etag"]}
-        )
+    """A cache sends If-None-Match just after a CMS write, before the change check ran.
+    With the check before a 304, the 304 it gets is fresh only until the change check
+    has surely run (refresh + 1 s); its next revalidation gets the new version.
+    Without it, the 304 renews the old copy for a whole s-maxage."""
+    settings = make_settings(site, cache__check_before_not_modified=check_first, cache__refresh_seconds=2.0)
+    path = "/section/berita/feed.rss"
+    async with serve(settings, clock) as (client, app):
+        first = await client.get(path, headers=IDENTITY)
+        validator = {**IDENTITY, "If-None-Match": first.headers["etag"]}
+        same = await client.get(path, headers=validator)
         assert same.status_code == 304
+        assert directives(same.headers["cache-control"])["s-maxage"] == "60"
         with cms_connection(site, clock) as conn:
             publish(conn, "tepat-waktu", now - timedelta(seconds=3), section="berita")
-        again = await client.get(
-            "/section/berita/feed.rss", headers={**IDENTITY, "If-None-Match": first.headers["etag"]}
-        )
-        if check_first:
-            assert again.status_code == 200
-            assert article_ids(again.content, fmt_of("/feed.rss"))[0] == "tepat-waktu"
-        else:
-            assert again.status_code == 304
+        again = await client.get(path, headers=validator)
+        assert again.status_code == 304
+        control = directives(again.headers["cache-control"])
+        if not check_first:
+            assert control["s-maxage"] == "60"
+            return
+        assert control["max-age"] == control["s-maxage"] == "3"
+        assert directives(again.headers["cdn-cache-control"])["max-age"] == "3"
+        assert again.headers["surrogate-key"] == first.headers["surrogate-key"]
+        assert await app.state.watcher.check() is True
+        later = await client.get(path, headers=validator)
+        assert later.status_code == 200
+        assert article_ids(later.content, fmt_of(path))[0] == "tepat-waktu"
 
 
 @pytest.mark.anyio
