@@ -24,5 +24,12 @@ class Body:
     content: bytes | Callable[[], bytes] | AsyncIterator[bytes]
     last_modified: int
     media_type: str
+    max_age: int | None = None  # how long caches may keep it, when longer than the default (feed archives)
     # Headers for shared caches (feedserver.origin.headers), sent on 200 and 304 alike.
     headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+class Gone(LookupError):
+    """Raised by a render: the document does not exist now, though `exists()` could
+    not tell from the site state alone (a feed's history page the feed no longer
+    has). The route answers 404; the change check drops the cached copy."""

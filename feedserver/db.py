@@ -68,6 +68,9 @@ def init_db(path: Path) -> int:
                 f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nPRAGMA user_version = {version + 1};\nCOMMIT;"
             )
             version += 1
+        # Tables, indexes and triggers added within a version (feed_hours) are
+        # created if missing: every statement of the schema is IF NOT EXISTS.
+        conn.executescript(f"BEGIN IMMEDIATE;\n{schema_sql()}\nCOMMIT;")
         return SCHEMA_VERSION
     finally:
         conn.close()

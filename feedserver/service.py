@@ -14,12 +14,13 @@ from collections.abc import Callable, Hashable
 from dataclasses import replace
 
 from feedserver.archive import load_archive
-from feedserver.body import Body
+from feedserver.body import Body, Gone
 from feedserver.cache import DocumentCache, Rendered
 from feedserver.config import Settings
 from feedserver.db import DatabaseUnavailable, ReadPool
 from feedserver.documents import Document
 from feedserver.feeds import ItemCache
+from feedserver.history import load_history
 from feedserver.origin.headers import cache_control, origin_headers
 from feedserver.origin.purge import Purger
 from feedserver.state import SiteState, load_site_state
@@ -78,7 +79,9 @@ class FeedService:
         file was replaced."""
         state = await load_site_state(self.pool, now)
         previous = None if self._replaced or self._state is None else self._state.archive
-        return replace(state, archive=await load_archive(self.pool, self.settings, now, previous))
+        archive = await load_archive(self.pool, self.settings, now, previous)
+        history = None if self._replaced or self._state is None else self._state.history
+        return replace(state, archive=archive, history=await load_history(self.pool, archive.calendar, now, history))
 
     async def close(self) -> None:
         await self.cache.close()
@@ -108,7 +111,12 @@ class FeedService:
     async def serve(self, document: Document) -> Rendered:
         """The current version of `document`, rendered at most once per version."""
         self.documents.setdefault(document.key, document)
-        rendered = await self.cache.get_or_render(document.key, lambda: self._render(document))
+        try:
+            rendered = await self.cache.get_or_render(document.key, lambda: self._render(document))
+        except BaseException:
+            if document.key not in self.cache.entries:
+                self.documents.pop(document.key, None)  # a page that does not exist leaves nothing behind
+            raise
         # A change check that ran while this version was being written and
         # compressed found no entry to refresh, and the version it stored is
         # already stale: bring it up to date now, or it would stay until the
@@ -116,6 +124,10 @@ class FeedService:
         while document.exists(self.state) and rendered.signature != document.signature(self.state):
             try:
                 rendered = await self._rerender(document)
+            except Gone:
+                self.cache.discard(document.key)
+                self.documents.pop(document.key, None)
+                raise
             except DatabaseUnavailable:
                 self.stale = True  # the next change check brings it up to date
                 break  # the version in hand is still the best there is
@@ -132,7 +144,7 @@ class FeedService:
                 or not document.exists(self.state)  # gone meanwhile (a removed section, a split month)
                 or document.signature(self.state) == document.signature(state)
             ):
-                headers = origin_headers(self.settings, document.surrogate_keys(state))
+                headers = origin_headers(self.settings, document.surrogate_keys(state), body.max_age)
                 return replace(body, headers=headers), document.signature(state)
 
     async def _rerender(self, document: Document) -> Rendered:
@@ -158,8 +170,11 @@ class FeedService:
                 stale.append(document)
         if stale:
             results = await asyncio.gather(*(self._rerender(d) for d in stale), return_exceptions=True)
-            for result in results:
-                if isinstance(result, BaseException):
+            for document, result in zip(stale, results, strict=True):
+                if isinstance(result, Gone):  # no longer exists (a feed's month back in its paging)
+                    self.cache.discard(document.key)
+                    self.documents.pop(document.key, None)
+                elif isinstance(result, BaseException):
                     self._replaced = self._replaced or replaced
                     raise result  # the watcher retries; entries that failed keep their old version
         return len(stale)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from feedserver.archive import ArchiveState
 from feedserver.db import ReadPool
+from feedserver.history import HistoryState
 from feedserver.queries import next_publish_at, section_rows
 
 
@@ -34,12 +35,18 @@ class SiteState:
     sections: dict[str, SectionState]
     next_publish_at: int | None  # earliest scheduled article still in the future
     archive: ArchiveState | None = None  # what the sitemaps show (feedserver.archive); None until loaded
+    history: HistoryState | None = None  # the feeds' month stamps (feedserver.history); None until loaded
 
     @property
     def next_change_at(self) -> int | None:
         """The next moment the site changes with no write: a scheduled article comes
-        due, or an article leaves the news sitemap's window."""
-        moments = [self.next_publish_at, self.archive.news.expires_at if self.archive else None]
+        due, an article leaves the news sitemap's window, or a month is over (a
+        feed's archive boundary moves)."""
+        moments = [
+            self.next_publish_at,
+            self.archive.news.expires_at if self.archive else None,
+            self.history.rollover_at if self.history else None,
+        ]
         return min((m for m in moments if m is not None), default=None)
 
 

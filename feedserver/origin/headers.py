@@ -30,18 +30,22 @@ def cache_control(settings: Settings) -> str:
     )
 
 
-def cdn_cache_control(settings: Settings) -> str:
-    """CDN-Cache-Control (RFC 9213 2): the same syntax, for CDNs only."""
-    return f"max-age={settings['cache.cdn_max_age_seconds']}, {_stale(settings)}"
+def cdn_cache_control(settings: Settings, max_age: int | None = None) -> str:
+    """CDN-Cache-Control (RFC 9213 2): the same syntax, for CDNs only. `max_age`: a
+    document's own, longer lifetime (a feed archive), for every cache alike."""
+    seconds = settings["cache.cdn_max_age_seconds"] if max_age is None else max_age
+    return f"max-age={seconds}, {_stale(settings)}"
 
 
-def origin_headers(settings: Settings, keys: Iterable[str]) -> tuple[tuple[bytes, bytes], ...]:
+def origin_headers(
+    settings: Settings, keys: Iterable[str], max_age: int | None = None
+) -> tuple[tuple[bytes, bytes], ...]:
     """CDN-Cache-Control plus the surrogate keys: Surrogate-Key is a space-separated
     list (Fastly, Varnish xkey), Cache-Tag the same list comma-separated (Cloudflare,
     Akamai). Sent on 200 and on 304, so a revalidated copy keeps them."""
     names = list(dict.fromkeys([*keys, ALL]))
     return (
-        (b"cdn-cache-control", cdn_cache_control(settings).encode()),
+        (b"cdn-cache-control", cdn_cache_control(settings, max_age).encode()),
         (b"surrogate-key", " ".join(names).encode()),
         (b"cache-tag", ",".join(names).encode()),
     )
