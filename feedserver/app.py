@@ -71,6 +71,14 @@ class CacheFastPath:
             return False
 
 
+def create_demo_app() -> CacheFastPath:
+    """The app of `serve --demo`: also a page for each demo article at its URL's
+    path (feedserver.demopage), so an item clicked in a reader shows the story."""
+    from feedserver.demopage import DEMO_ROUTES
+
+    return create_app(extra_routes=DEMO_ROUTES)
+
+
 def create_app(
     settings: Settings | None = None,
     clock: Callable[[], float] = time.time,

@@ -217,7 +217,11 @@ async def test_purge_hook_sends_one_purge_per_touched_key_with_retry(
         touched = affected_keys(old, app.state.service.state)
         expected_keys = {f"/purge/{key}" for key in touched}
         await until(lambda: expected_keys <= set(receiver.succeeded()), "every key purged")
-        await until(lambda: "/refresh/section/berita/asia/feed.rss" in receiver.succeeded(), "paths refreshed")
+        wanted = {
+            f"/refresh{p}" for p in ("/feed.rss", "/section/berita/feed.rss", "/section/berita/asia/feed.json", "/")
+        }
+        await until(lambda: wanted <= set(receiver.succeeded()), "paths refreshed")
+        await until(lambda: app.state.service.purger._queue.empty(), "queue drained")
         succeeded = receiver.succeeded()
         assert {p for p in succeeded if p.startswith("/purge/")} == expected_keys
         assert all(count == 1 for count in succeeded.values()), succeeded
