@@ -20,6 +20,7 @@ from feedserver.history import ARCHIVE, Page, listing
 from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
+from feedserver.origin.keys import SITE, section_key
 from feedserver.queries import ArticleKey, articles_by_pk, newest_article_keys
 from feedserver.state import SiteState
 from feedserver.text import is_blank
@@ -41,6 +42,9 @@ class Document(Protocol):
     def exists(self, state: SiteState) -> bool: ...
 
     def signature(self, state: SiteState) -> Hashable: ...
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        """What the document depends on (feedserver.origin.keys): its Surrogate-Key header."""
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body: ...
 
@@ -95,6 +99,9 @@ class FeedDocument:
             history.month_stamp(self.page.value),
             history.first_month,
         )
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        return (SITE,) if self.scope.section is None else (section_key(self.scope.section),)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         archive = self.page is not None and self.page.kind == ARCHIVE
@@ -169,6 +176,9 @@ class HomeDocument:
             tuple(sorted((s.slug, s.title, s.description) for s in state.sections.values())),
             FeedScope(None).last_modified(state),
         )
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        return (SITE,)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         return Body(render_home(settings, state), FeedScope(None).last_modified(state), "text/html; charset=utf-8")

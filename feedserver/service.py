@@ -23,6 +23,8 @@ from feedserver.documents import Document
 from feedserver.events import ChangeListener, ChangeReport, DocumentChange
 from feedserver.feeds import ItemCache
 from feedserver.history import load_history
+from feedserver.origin.headers import cache_control, origin_headers
+from feedserver.origin.purge import Purger
 from feedserver.rejects import RejectedRows
 from feedserver.state import SiteState, load_site_state
 
@@ -31,14 +33,6 @@ logger = logging.getLogger("feedserver")
 # arrived meanwhile (writes landing faster than a render runs); the change check
 # re-renders it then.
 RENDER_ATTEMPTS = 3
-
-
-def cache_control(settings: Settings) -> str:
-    return (
-        f"public, max-age={settings['cache.max_age_seconds']}, "
-        f"stale-while-revalidate={settings['cache.stale_while_revalidate_seconds']}, "
-        f"stale-if-error={settings['cache.stale_if_error_seconds']}"
-    )
 
 
 class FeedService:
@@ -56,6 +50,7 @@ class FeedService:
         )
         self.documents: dict[str, Document] = {}
         self.items = ItemCache()
+        self.purger = Purger(settings)  # tells a shared cache what a change touched (off unless configured)
         self._state: SiteState | None = None
         self.problem: str | None = None  # why the database cannot be served now, if it cannot
         self.database_errors = 0  # checks that found it unavailable (read by the metrics)
@@ -123,7 +118,8 @@ class FeedService:
             settings["database.readers"],
             settings["database.query_timeout_seconds"],
             settings["database.busy_timeout_seconds"],
-            self.rejects,
+            hold=settings["database.hold_connections"],
+            rejects=self.rejects,
         )
 
     async def reopen(self) -> None:
@@ -187,7 +183,8 @@ class FeedService:
                 break
         else:
             self.stale = True
-        return body, document.signature(state)
+        headers = origin_headers(self.settings, document.surrogate_keys(state), body.max_age)
+        return replace(body, headers=headers), document.signature(state)
 
     async def _rerender(self, document: Document) -> Rendered:
         return await self.cache.render(
@@ -200,8 +197,10 @@ class FeedService:
         Returns how many were re-rendered. Documents that no longer exist (a
         removed section) are dropped.
         """
-        self._state = state
+        old, self._state = self._state, state
         replaced, self._replaced = self._replaced, False
+        if old is not None:
+            self.purger.changed(old, state, replaced)
         stale = []
         changes: list[DocumentChange] = []
         for key, entry in list(self.cache.entries.items()):
