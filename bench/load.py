@@ -275,7 +275,10 @@ def percentile(values: list[float], fraction: float) -> float:
 def thirds(samples: list[tuple[float, float]], seconds: float, started: float) -> tuple[float, float]:
     first = [mb for at, mb in samples if at - started < seconds / 3]
     last = [mb for at, mb in samples if at - started >= 2 * seconds / 3]
-    return statistics.fmean(first or [0.0]), statistics.fmean(last or [0.0])
+    # On a busy machine the first sample may come after the first third: compare
+    # with the earliest one then, never with 0 (which read as 60+ MB of growth).
+    first = first or [mb for _, mb in samples[:1]]
+    return statistics.fmean(first or [0.0]), statistics.fmean(last or first or [0.0])
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
