@@ -205,10 +205,13 @@ class Tally:
 
 async def poller(index: int, url: str, paths: list[str], stop_at: float, tally: Tally) -> None:
     etags: dict[str, str] = {}
-    position = index * 7
+    position = index * 7 * 2
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=1)) as client:
         while time.monotonic() < stop_at:
-            path = paths[position % len(paths)]
+            # Each path twice in a row, the second time conditional: a poller that
+            # only came back after a full round of every path would send no
+            # conditional request at all in a short run on a slow machine.
+            path = paths[(position // 2) % len(paths)]
             position += 1
             headers = {"If-None-Match": etags[path]} if path in etags else {}
             started = time.perf_counter()
