@@ -1,4 +1,4 @@
-"""The caching tier and read replicas (issue 11), measured side by side in one run.
+"""The caching tier and read replicas, measured side by side in one run.
 
     python bench/tier.py [--seconds 5] [--rounds 2] [--quick]
 
