@@ -19,8 +19,8 @@ from feedserver.feeds import FeedScope, ItemCache, build_feed
 from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
-from feedserver.queries import articles_by_pk, newest_article_keys
-from feedserver.state import SiteState
+from feedserver.queries import articles_by_pk, newest_article_keys, term_article_keys
+from feedserver.state import ScopeId, SiteState
 from feedserver.xmlfeeds import render_atom, render_rss
 
 MEDIA_TYPES = {
@@ -32,6 +32,15 @@ WRITERS: dict[str, Callable[[Feed], bytes]] = {"rss": render_rss, "atom": render
 
 
 class Document(Protocol):
+    """What the service serves and caches.
+
+    A document may also have `depends_on(state) -> tuple[ScopeId, ...]`: the
+    feed scopes whose change may change it (feedserver.state). The change check
+    then looks at it only when one of them changed; a document without it is
+    looked at after every change (it may depend on anything: the front page, a
+    sitemap).
+    """
+
     @property
     def key(self) -> str:
         """The URL path the document is served at (its cache key)."""
@@ -54,19 +63,22 @@ class FeedDocument:
         return self.scope.feed_path(self.fmt)
 
     def exists(self, state: SiteState) -> bool:
-        """The site, a section, or the parent path of one (the parent follows from the path)."""
-        section = self.scope.section
-        if section is None or section in state.sections:
-            return True
-        prefix = section + "/"
-        return any(slug.startswith(prefix) for slug in state.sections)
+        return self.scope.exists(state)
 
     def signature(self, state: SiteState) -> Hashable:
         return self.scope.signature(state)
 
+    def depends_on(self, state: SiteState) -> tuple[ScopeId, ...]:
+        return self.scope.depends_on(state)
+
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         items = self.items or ItemCache()
-        keys = await newest_article_keys(pool, self.scope.section_slugs(state), state.now, settings["feeds.items"])
+        limit = settings["feeds.items"]
+        term = self.scope.term(state)
+        if term is not None:
+            keys = await term_article_keys(pool, self.scope.kind, term.pk, state.now, limit)
+        else:
+            keys = await newest_article_keys(pool, self.scope.section_slugs(state), state.now, limit)
         built: list[FeedItem | int] = []  # a built item, or the pk of a row to build
         for key in keys:
             section = state.sections.get(key.section)
@@ -100,8 +112,8 @@ class HomeDocument:
     def signature(self, state: SiteState) -> Hashable:
         return (
             tuple(sorted((s.slug, s.title, s.description) for s in state.sections.values())),
-            FeedScope(None).last_modified(state),
+            FeedScope.site().last_modified(state),
         )
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
-        return Body(render_home(settings, state), FeedScope(None).last_modified(state), "text/html; charset=utf-8")
+        return Body(render_home(settings, state), FeedScope.site().last_modified(state), "text/html; charset=utf-8")
