@@ -81,6 +81,7 @@ class ChangeWatcher:
                 await self.check()
             except Exception:  # never let the loop die; the next tick tries again
                 logger.exception("change check failed")
+            self.service.freeze_long_lived()
 
     async def check(self) -> bool:
         """One look: returns True when the site state was reloaded and applied."""

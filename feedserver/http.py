@@ -13,10 +13,10 @@ from email.utils import parsedate_to_datetime
 
 from starlette.types import Receive, Scope, Send
 
-from feedserver.cache import Rendered
+from feedserver.cache import Rendered, Validators
 
 
-def etag_matches(if_none_match: bytes, rendered: Rendered) -> bool:
+def etag_matches(if_none_match: bytes, rendered: Rendered | Validators) -> bool:
     """Weak comparison (RFC 9110 13.1.2) against either encoding's ETag."""
     text = if_none_match.decode("latin-1").strip()
     if text == "*":
@@ -30,7 +30,7 @@ def etag_matches(if_none_match: bytes, rendered: Rendered) -> bool:
     return False
 
 
-def not_modified_since(if_modified_since: bytes, rendered: Rendered, now: float) -> bool:
+def not_modified_since(if_modified_since: bytes, rendered: Rendered | Validators, now: float) -> bool:
     try:
         since = parsedate_to_datetime(if_modified_since.decode("latin-1")).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -66,10 +66,9 @@ def accepts_gzip(accept_encoding: bytes | None) -> bool:
 _accepts_gzip = functools.lru_cache(maxsize=256)(accepts_gzip)
 
 
-async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float) -> None:
-    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding."""
-    # One pass over the request headers (the first value of each counts): this
-    # runs for every cache hit, the bulk of the traffic.
+def _conditions(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """(If-None-Match, If-Modified-Since, Accept-Encoding): the first value of each,
+    in one pass over the request headers (this runs for every cache hit)."""
     if_none_match = if_modified_since = accept_encoding = None
     for key, value in scope["headers"]:
         if key == b"if-none-match":
@@ -80,16 +79,36 @@ async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float
                 accept_encoding = bytes(value)
         elif key == b"if-modified-since" and if_modified_since is None:
             if_modified_since = bytes(value)
+    return if_none_match, if_modified_since, accept_encoding
+
+
+def _is_fresh(
+    validators: Rendered | Validators, if_none_match: bytes | None, if_modified_since: bytes | None, now: float
+) -> bool:
     if if_none_match is not None:
-        fresh = etag_matches(if_none_match, rendered)
-    else:
-        fresh = if_modified_since is not None and not_modified_since(if_modified_since, rendered, now)
+        return etag_matches(if_none_match, validators)
+    return if_modified_since is not None and not_modified_since(if_modified_since, validators, now)
+
+
+def is_not_modified(validators: Rendered | Validators, scope: Scope, now: float) -> bool:
+    """Would a request be answered 304 by these validators?"""
+    if_none_match, if_modified_since, _ = _conditions(scope)
+    return _is_fresh(validators, if_none_match, if_modified_since, now)
+
+
+async def _send_not_modified(validators: Rendered | Validators, use_gzip: bool, send: Send) -> None:
+    etag = validators.gzip_etag if use_gzip else validators.etag
+    headers = [*validators.not_modified_headers, (b"etag", etag.encode())]
+    await send({"type": "http.response.start", "status": 304, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float) -> None:
+    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding."""
+    if_none_match, if_modified_since, accept_encoding = _conditions(scope)
     use_gzip = accept_encoding is not None and _accepts_gzip(accept_encoding)
-    if fresh:
-        etag = rendered.gzip_etag if use_gzip else rendered.etag
-        headers = [*rendered.not_modified_headers, (b"etag", etag.encode())]
-        await send({"type": "http.response.start", "status": 304, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
+    if _is_fresh(rendered, if_none_match, if_modified_since, now):
+        await _send_not_modified(rendered, use_gzip, send)
         return
     length = len(rendered.gzip_body) if use_gzip else rendered.length
     headers = [*(rendered.gzip_headers if use_gzip else rendered.headers), (b"content-length", str(length).encode())]
@@ -98,6 +117,17 @@ async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float
         await send({"type": "http.response.body", "body": b""})
     else:
         await send({"type": "http.response.body", "body": rendered.gzip_body if use_gzip else rendered.identity})
+
+
+class NotModifiedResponse:
+    """A 304 from the validators of a version no longer cached (is_not_modified said so)."""
+
+    def __init__(self, validators: Validators) -> None:
+        self.validators = validators
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        _, _, accept_encoding = _conditions(scope)
+        await _send_not_modified(self.validators, accept_encoding is not None and _accepts_gzip(accept_encoding), send)
 
 
 class RenderedResponse:

@@ -117,9 +117,9 @@ class TermRow(NamedTuple):
     slug: str | None  # as stored; None: derived (feedserver.slugs)
     slug_source: str  # what a derived slug comes from
     url: str  # an author's page; '' for tags and authors without one
-    changed_at: int  # feed_stamps.changed_at: newest write to one of its public articles (0: none)
+    changed_at: int  # scope_stamps.changed_at: newest write to one of its public articles (0: none)
     newest_published: int | None  # publish time of its newest visible article
-    version: int  # its feed stamp (0: none yet)
+    version: int  # its scope stamp (0: none yet)
 
 
 async def term_rows(pool: ReadPool, kind: str, now: int, pks: Sequence[int] | None = None) -> list[TermRow]:
@@ -136,30 +136,30 @@ async def term_rows(pool: ReadPool, kind: str, now: int, pks: Sequence[int] | No
         f"SELECT t.pk, t.name, t.slug, coalesce(t.slug_source, t.name), {url}, coalesce(s.changed_at, 0), "
         f"(SELECT max(a.published_at) FROM {links} l CROSS JOIN articles a ON a.pk = l.article_pk "
         f" WHERE l.{column} = t.pk AND {VISIBLE}), coalesce(s.version, 0) "
-        f"FROM {table} t LEFT JOIN feed_stamps s ON s.kind = :kind AND s.key = CAST(t.pk AS TEXT){where}",
+        f"FROM {table} t LEFT JOIN scope_stamps s ON s.kind = :kind AND s.key = CAST(t.pk AS TEXT){where}",
         params,
     )
     return [TermRow(int(r[0]), str(r[1]), r[2], str(r[3]), str(r[4] or ""), int(r[5]), r[6], int(r[7])) for r in rows]
 
 
 class Stamp(NamedTuple):
-    """A row of feed_stamps: the newest change to one section, tag or author."""
+    """A row of scope_stamps: the newest change to one section, tag or author."""
 
     kind: str
     key: str
     version: int
 
 
-async def feed_stamps(pool: ReadPool, after_version: int) -> list[Stamp]:
+async def scope_stamps(pool: ReadPool, after_version: int) -> list[Stamp]:
     """Scopes changed since `after_version`, oldest change first."""
     rows = await pool.fetchall(
-        "SELECT kind, key, version FROM feed_stamps WHERE version > :after ORDER BY version", {"after": after_version}
+        "SELECT kind, key, version FROM scope_stamps WHERE version > :after ORDER BY version", {"after": after_version}
     )
     return [Stamp(str(r[0]), str(r[1]), int(r[2])) for r in rows]
 
 
-async def feed_stamps_version(pool: ReadPool) -> int:
-    rows = await pool.fetchall("SELECT coalesce(max(version), 0) FROM feed_stamps")
+async def scope_stamps_version(pool: ReadPool) -> int:
+    rows = await pool.fetchall("SELECT coalesce(max(version), 0) FROM scope_stamps")
     return int(rows[0][0])
 
 

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from feedserver.db import DatabaseUnavailable
 from feedserver.documents import Document, FeedDocument, HomeDocument
 from feedserver.feeds import EXTENSIONS, FeedScope
-from feedserver.http import RenderedResponse
+from feedserver.http import NotModifiedResponse, RenderedResponse, is_not_modified
 from feedserver.openapi import OpenAPISchema
 from feedserver.service import FeedService
 from feedserver.sitemaps import (
@@ -43,14 +43,19 @@ def _service(request: Request) -> FeedService:
 
 async def serve_document(
     request: Request, document: Document, missing: str = "Unknown section."
-) -> Response | RenderedResponse:
+) -> Response | RenderedResponse | NotModifiedResponse:
     service = _service(request)
     try:
         if not document.exists(service.state):
             raise HTTPException(404, missing)
         cached = service.cache.get(document.key)
-        if cached is None and service.problem:
-            raise DatabaseUnavailable(service.problem)
+        if cached is None:
+            # Dropped from the cache but unchanged: a revalidation needs no render.
+            validators = service.unchanged(document)
+            if validators is not None and is_not_modified(validators, request.scope, service.clock()):
+                return NotModifiedResponse(validators)
+            if service.problem:
+                raise DatabaseUnavailable(service.problem)
         rendered = cached or await service.serve(document)
     except DatabaseUnavailable:
         # Cached documents are still served (stale-if-error); one never
@@ -67,18 +72,18 @@ def unavailable() -> Response:
     )
 
 
-async def home(request: Request) -> Response | RenderedResponse:
+async def home(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
     return await serve_document(request, HomeDocument())
 
 
 def site_feed(fmt: str) -> Route:
-    async def endpoint(request: Request) -> Response | RenderedResponse:
+    async def endpoint(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
         return await serve_document(request, FeedDocument(FeedScope.site(), fmt, _service(request).items))
 
     return Route(f"/{EXTENSIONS[fmt]}", endpoint, methods=["GET", "HEAD"], name=f"site_feed_{fmt}")
 
 
-async def section_feed(request: Request) -> Response | RenderedResponse:
+async def section_feed(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
     """A section's feed: /section/<section path>/feed.rss, feed.atom or feed.json."""
     match = SECTION_PATH.match(request.path_params["rest"])
     if match is None:
@@ -90,7 +95,7 @@ async def section_feed(request: Request) -> Response | RenderedResponse:
 def term_feed(kind: str, fmt: str) -> Route:
     """A tag's or an author's feed: /tag/<slug>/feed.rss, /author/<slug>/feed.json..."""
 
-    async def endpoint(request: Request) -> Response | RenderedResponse:
+    async def endpoint(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
         slug: str = request.path_params["slug"]
         missing = f"Unknown {kind}: /{kind}/<slug>/feed.rss, feed.atom or feed.json, with the {kind}'s slug."
         if not TERM_SLUG.match(slug):
@@ -117,21 +122,21 @@ async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok\n", headers={"Cache-Control": "no-store"})
 
 
-async def serve_sitemap(request: Request, document: Document) -> Response | RenderedResponse:
+async def serve_sitemap(request: Request, document: Document) -> Response | RenderedResponse | NotModifiedResponse:
     if not document.exists(_service(request).state):
         raise HTTPException(404, "No such sitemap: /sitemap.xml and /news-sitemap.xml list them all.")
     return await serve_document(request, document)
 
 
-async def robots(request: Request) -> Response | RenderedResponse:
+async def robots(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
     return await serve_document(request, RobotsDocument())
 
 
-async def sitemap_index(request: Request) -> Response | RenderedResponse:
+async def sitemap_index(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
     return await serve_document(request, SitemapIndexDocument())
 
 
-async def sitemap_child(request: Request) -> Response | RenderedResponse:
+async def sitemap_child(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
     """/sitemap-articles-2025-06.xml (-DD, -DD-N) and /sitemap-sections.xml (-N)."""
     name: str = request.path_params["name"]
     document: Document
@@ -144,11 +149,11 @@ async def sitemap_child(request: Request) -> Response | RenderedResponse:
     return await serve_sitemap(request, document)
 
 
-async def news_sitemap(request: Request) -> Response | RenderedResponse:
+async def news_sitemap(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
     return await serve_document(request, NewsSitemapDocument())
 
 
-async def news_sitemap_page(request: Request) -> Response | RenderedResponse:
+async def news_sitemap_page(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
     page: str = request.path_params["page"]
     if not NEWS_PAGE.match(page):
         raise HTTPException(404, "No such sitemap: /news-sitemap.xml lists them all.")

@@ -5,7 +5,7 @@
 -- whatever offset the CMS wrote them with. Text is UTF-8.
 --
 -- The triggers are part of the contract: they keep `sections.changed_at`,
--- `sections.revision`, `articles.revision`, `sitemap_hours` and `feed_stamps`
+-- `sections.revision`, `articles.revision`, `sitemap_hours` and `scope_stamps`
 -- current for every writer, so the server can tell which feeds a write
 -- affects without reading them.
 
@@ -252,20 +252,20 @@ CREATE UNIQUE INDEX IF NOT EXISTS authors_slug ON authors (slug);
 CREATE INDEX IF NOT EXISTS article_tags_tag ON article_tags (tag_pk, article_pk);
 CREATE INDEX IF NOT EXISTS article_authors_author ON article_authors (author_pk, article_pk);
 
--- Feed change stamps: one row per section, tag and author that a write
+-- Scope change stamps: one row per section, tag and author that a write
 -- touched. The triggers below give a row a new `version` (one sequence for the
 -- whole table) whenever a write may change that scope's feeds, so the server
 -- reads only the rows past the last version it saw: a change check costs what
 -- the writes since the last one touched, whatever the number of feeds. Rows
 -- are never deleted (a deleted tag is stamped too), so the sequence only grows.
-CREATE TABLE IF NOT EXISTS feed_stamps (
+CREATE TABLE IF NOT EXISTS scope_stamps (
     kind       TEXT NOT NULL,     -- 'section', 'tag' or 'author'
     key        TEXT NOT NULL,     -- the section's slug; the tag's or author's pk, as text
     version    INTEGER NOT NULL,  -- newest change; grows by one with each
     changed_at INTEGER NOT NULL,  -- newest write to a public article of the scope (0: none); never decreases
     PRIMARY KEY (kind, key)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS feed_stamps_version ON feed_stamps (version);
+CREATE INDEX IF NOT EXISTS scope_stamps_version ON scope_stamps (version);
 
 -- A derived slug comes from the name the row had when it was written without
 -- a slug, so renaming a tag or an author does not move its feed's URL.
@@ -284,42 +284,46 @@ END;
 -- revision on every public write; a rename; an insert or a delete).
 CREATE TRIGGER IF NOT EXISTS sections_stamp_insert AFTER INSERT ON sections
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    VALUES ('section', NEW.slug, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    VALUES ('section', NEW.slug, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps), 0)
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
 END;
 CREATE TRIGGER IF NOT EXISTS sections_stamp_update AFTER UPDATE ON sections
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    VALUES ('section', OLD.slug, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    VALUES ('section', OLD.slug, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps), 0)
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    VALUES ('section', NEW.slug, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    VALUES ('section', NEW.slug, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps), 0)
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
 END;
 CREATE TRIGGER IF NOT EXISTS sections_stamp_delete AFTER DELETE ON sections
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    VALUES ('section', OLD.slug, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    VALUES ('section', OLD.slug, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps), 0)
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
 END;
--- A tag or author feed shows each item's section title: renaming a section
--- changes the feeds of the tags and authors of its public articles.
+-- A tag or author feed shows each item's section and its parents' titles:
+-- renaming a section changes the feeds of the tags and authors of the public
+-- articles in it and below it (the range is the paths under `slug/`: '0'
+-- follows '/' in the binary collation).
 CREATE TRIGGER IF NOT EXISTS sections_rename_stamp_terms AFTER UPDATE OF title ON sections
 WHEN OLD.title IS NOT NEW.title
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    SELECT 'tag', at.tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    SELECT 'tag', at.tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps),
            CAST(strftime('%s', 'now') AS INTEGER)
     FROM articles a JOIN article_tags at ON at.article_pk = a.pk
-    WHERE a.section = NEW.slug AND a.status = 'published' AND a.published_at <= CAST(strftime('%s', 'now') AS INTEGER)
+    WHERE (a.section = NEW.slug OR (a.section > NEW.slug || '/' AND a.section < NEW.slug || '0'))
+        AND a.status = 'published' AND a.published_at <= CAST(strftime('%s', 'now') AS INTEGER)
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
         changed_at = max(changed_at, excluded.changed_at);
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    SELECT 'author', aa.author_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    SELECT 'author', aa.author_pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps),
            CAST(strftime('%s', 'now') AS INTEGER)
     FROM articles a JOIN article_authors aa ON aa.article_pk = a.pk
-    WHERE a.section = NEW.slug AND a.status = 'published' AND a.published_at <= CAST(strftime('%s', 'now') AS INTEGER)
+    WHERE (a.section = NEW.slug OR (a.section > NEW.slug || '/' AND a.section < NEW.slug || '0'))
+        AND a.status = 'published' AND a.published_at <= CAST(strftime('%s', 'now') AS INTEGER)
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
         changed_at = max(changed_at, excluded.changed_at);
 END;
@@ -331,14 +335,14 @@ CREATE TRIGGER IF NOT EXISTS articles_stamp_terms_update AFTER UPDATE ON article
 WHEN (OLD.status = 'published' AND OLD.published_at <= CAST(strftime('%s', 'now') AS INTEGER))
     OR (NEW.status = 'published' AND NEW.published_at <= CAST(strftime('%s', 'now') AS INTEGER))
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    SELECT 'tag', tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    SELECT 'tag', tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps),
            CAST(strftime('%s', 'now') AS INTEGER)
     FROM article_tags WHERE article_pk = NEW.pk
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
         changed_at = max(changed_at, excluded.changed_at);
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    SELECT 'author', author_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    SELECT 'author', author_pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps),
            CAST(strftime('%s', 'now') AS INTEGER)
     FROM article_authors WHERE article_pk = NEW.pk
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
@@ -348,14 +352,14 @@ END;
 CREATE TRIGGER IF NOT EXISTS articles_stamp_terms_delete BEFORE DELETE ON articles
 WHEN OLD.status = 'published' AND OLD.published_at <= CAST(strftime('%s', 'now') AS INTEGER)
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    SELECT 'tag', tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    SELECT 'tag', tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps),
            CAST(strftime('%s', 'now') AS INTEGER)
     FROM article_tags WHERE article_pk = OLD.pk
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
         changed_at = max(changed_at, excluded.changed_at);
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    SELECT 'author', author_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    SELECT 'author', author_pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps),
            CAST(strftime('%s', 'now') AS INTEGER)
     FROM article_authors WHERE article_pk = OLD.pk
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
@@ -366,8 +370,8 @@ CREATE TRIGGER IF NOT EXISTS article_tags_stamp_insert AFTER INSERT ON article_t
 WHEN EXISTS (SELECT 1 FROM articles WHERE pk = NEW.article_pk AND status = 'published'
              AND published_at <= CAST(strftime('%s', 'now') AS INTEGER))
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    VALUES ('tag', NEW.tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    VALUES ('tag', NEW.tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps),
             CAST(strftime('%s', 'now') AS INTEGER))
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
         changed_at = max(changed_at, excluded.changed_at);
@@ -376,8 +380,8 @@ CREATE TRIGGER IF NOT EXISTS article_tags_stamp_delete AFTER DELETE ON article_t
 WHEN EXISTS (SELECT 1 FROM articles WHERE pk = OLD.article_pk AND status = 'published'
              AND published_at <= CAST(strftime('%s', 'now') AS INTEGER))
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    VALUES ('tag', OLD.tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    VALUES ('tag', OLD.tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps),
             CAST(strftime('%s', 'now') AS INTEGER))
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
         changed_at = max(changed_at, excluded.changed_at);
@@ -386,8 +390,8 @@ CREATE TRIGGER IF NOT EXISTS article_authors_stamp_insert AFTER INSERT ON articl
 WHEN EXISTS (SELECT 1 FROM articles WHERE pk = NEW.article_pk AND status = 'published'
              AND published_at <= CAST(strftime('%s', 'now') AS INTEGER))
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    VALUES ('author', NEW.author_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    VALUES ('author', NEW.author_pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps),
             CAST(strftime('%s', 'now') AS INTEGER))
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
         changed_at = max(changed_at, excluded.changed_at);
@@ -396,8 +400,8 @@ CREATE TRIGGER IF NOT EXISTS article_authors_stamp_delete AFTER DELETE ON articl
 WHEN EXISTS (SELECT 1 FROM articles WHERE pk = OLD.article_pk AND status = 'published'
              AND published_at <= CAST(strftime('%s', 'now') AS INTEGER))
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    VALUES ('author', OLD.author_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    VALUES ('author', OLD.author_pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps),
             CAST(strftime('%s', 'now') AS INTEGER))
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
         changed_at = max(changed_at, excluded.changed_at);
@@ -407,14 +411,14 @@ END;
 -- renamed or given another slug (dated, like a section's rename), deleted.
 CREATE TRIGGER IF NOT EXISTS tags_stamp_insert AFTER INSERT ON tags
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    VALUES ('tag', NEW.pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    VALUES ('tag', NEW.pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps), 0)
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
 END;
 CREATE TRIGGER IF NOT EXISTS tags_stamp_update AFTER UPDATE ON tags
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    VALUES ('tag', NEW.pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    VALUES ('tag', NEW.pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps),
             CASE WHEN OLD.name IS NOT NEW.name OR OLD.slug IS NOT NEW.slug
                  THEN CAST(strftime('%s', 'now') AS INTEGER) ELSE 0 END)
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
@@ -422,20 +426,20 @@ BEGIN
 END;
 CREATE TRIGGER IF NOT EXISTS tags_stamp_delete AFTER DELETE ON tags
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    VALUES ('tag', OLD.pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    VALUES ('tag', OLD.pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps), 0)
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
 END;
 CREATE TRIGGER IF NOT EXISTS authors_stamp_insert AFTER INSERT ON authors
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    VALUES ('author', NEW.pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    VALUES ('author', NEW.pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps), 0)
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
 END;
 CREATE TRIGGER IF NOT EXISTS authors_stamp_update AFTER UPDATE ON authors
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    VALUES ('author', NEW.pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    VALUES ('author', NEW.pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps),
             CASE WHEN OLD.name IS NOT NEW.name OR OLD.slug IS NOT NEW.slug OR OLD.url IS NOT NEW.url
                       OR OLD.email IS NOT NEW.email
                  THEN CAST(strftime('%s', 'now') AS INTEGER) ELSE 0 END)
@@ -444,7 +448,7 @@ BEGIN
 END;
 CREATE TRIGGER IF NOT EXISTS authors_stamp_delete AFTER DELETE ON authors
 BEGIN
-    INSERT INTO feed_stamps (kind, key, version, changed_at)
-    VALUES ('author', OLD.pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    INSERT INTO scope_stamps (kind, key, version, changed_at)
+    VALUES ('author', OLD.pk, (SELECT coalesce(max(version), 0) + 1 FROM scope_stamps), 0)
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
 END;

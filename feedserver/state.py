@@ -1,8 +1,8 @@
 """The site state: everything a document's freshness depends on, read in a few cheap queries.
 
 It is read whole once (at start, and when the database file is replaced);
-after that each change check brings it up to date from the feed stamps
-(`feed_stamps`, kept by the schema's triggers) and the articles that came due,
+after that each change check brings it up to date from the scope stamps
+(`scope_stamps`, kept by the schema's triggers) and the articles that came due,
 and says which scopes changed (`StateChange`), so the service looks only at
 the documents of those scopes (feedserver.service). Each document then
 compares its signature under the old and the new state to know whether its
@@ -20,9 +20,9 @@ from feedserver.db import ReadPool
 from feedserver.queries import (
     TermRow,
     due_scopes,
-    feed_stamps,
-    feed_stamps_version,
     next_publish_at,
+    scope_stamps,
+    scope_stamps_version,
     section_rows,
     term_rows,
 )
@@ -57,9 +57,9 @@ class TermState:
     slug: str
     name: str
     url: str  # an author's own page ('' for none, and for tags)
-    changed_at: int  # newest write to one of its public articles (feed_stamps; 0: none)
+    changed_at: int  # newest write to one of its public articles (scope_stamps; 0: none)
     newest_published: int | None  # publish time of its newest visible article
-    version: int  # its feed stamp: moves with every write to it, even two in one second
+    version: int  # its scope stamp: moves with every write to it, even two in one second
 
     @property
     def last_modified(self) -> int:
@@ -142,7 +142,7 @@ class SiteState:
     archive: ArchiveState | None = None  # what the sitemaps show (feedserver.archive); None until loaded
     tags: Terms = field(default_factory=Terms)
     authors: Terms = field(default_factory=Terms)
-    stamp_version: int = 0  # the newest feed stamp read
+    stamp_version: int = 0  # the newest scope stamp read
     site_version: int = 0  # grows (in this process) with every change to any section: the site feed's signature
     site_last_modified: int = 0  # newest change of any section (FeedScope.last_modified of the site)
 
@@ -191,7 +191,7 @@ def ancestors(path: str) -> list[str]:
 async def load_site_state(pool: ReadPool, now: int) -> SiteState:
     """Read the whole state at `now` (the archive is added by the service). The stamp
     version is read first: a write after it is seen again by the next update."""
-    version = await feed_stamps_version(pool)
+    version = await scope_stamps_version(pool)
     sections = {row.slug: SectionState(*row) for row in await section_rows(pool, now)}
     return SiteState(
         now,
@@ -205,9 +205,9 @@ async def load_site_state(pool: ReadPool, now: int) -> SiteState:
 
 
 async def update_site_state(pool: ReadPool, previous: SiteState, now: int) -> tuple[SiteState, StateChange]:
-    """The state at `now`, from `previous` and what changed since: the feed stamps past
+    """The state at `now`, from `previous` and what changed since: the scope stamps past
     its version and the articles that came due. Reads only the changed rows."""
-    stamps = await feed_stamps(pool, previous.stamp_version)
+    stamps = await scope_stamps(pool, previous.stamp_version)
     due = await due_scopes(pool, previous.now, now) if now > previous.now else None
     changed: dict[str, set[str]] = {"section": set(), "tag": set(), "author": set()}
     for stamp in stamps:

@@ -65,7 +65,7 @@ def content(db_path: Path) -> dict[str, list[tuple[object, ...]]]:
 
 def test_the_v1_schema_file_is_version_1() -> None:
     text = V1_SCHEMA.read_text()
-    assert "schema version 1" in text and "feed_stamps" not in text and "slug_source" not in text
+    assert "schema version 1" in text and "scope_stamps" not in text and "slug_source" not in text
 
 
 @pytest.mark.anyio

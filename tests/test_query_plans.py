@@ -112,7 +112,7 @@ async def test_tag_author_feeds_and_the_change_check_read_by_index(
     db_path: Path, now: datetime, clock: FakeClock
 ) -> None:
     """A tag's feed reads its links by index, then each article by rowid (the sort is
-    over that tag's articles only); the change check reads the feed stamps past its
+    over that tag's articles only); the change check reads the scope stamps past its
     version, and only the sections, tags, authors and links they name."""
     records: list[dict[str, Any]] = [section("berita"), section("ekonomi")]
     records += [
@@ -137,16 +137,16 @@ async def test_tag_author_feeds_and_the_change_check_read_by_index(
     kinds = {
         "tag feed": "FROM article_tags l CROSS JOIN articles a",
         "author feed": "FROM article_authors l CROSS JOIN articles a",
-        "stamps": "FROM feed_stamps WHERE version >",
-        "changed tags": "FROM tags t LEFT JOIN feed_stamps s",
-        "changed authors": "FROM authors t LEFT JOIN feed_stamps s",
+        "stamps": "FROM scope_stamps WHERE version >",
+        "changed tags": "FROM tags t LEFT JOIN scope_stamps s",
+        "changed authors": "FROM authors t LEFT JOIN scope_stamps s",
         "changed sections": "FROM sections s WHERE s.slug IN",
         "came due": "a.published_at > :after AND a.published_at <= :until",
         "links of due articles": "FROM article_tags WHERE article_pk IN",
     }
     for kind, text in kinds.items():
         assert any(text in sql for sql, _ in ran), f"no {kind} query was run"
-    scan = re.compile(r"\bSCAN (a|articles|l|article_tags|article_authors|t|tags|authors|s|sections|feed_stamps)\b")
+    scan = re.compile(r"\bSCAN (a|articles|l|article_tags|article_authors|t|tags|authors|s|sections|scope_stamps)\b")
     for sql, params in ran:
         lines = plan(db_path, sql, params)
         assert not [line for line in lines if scan.search(line)], (sql, lines)
