@@ -137,14 +137,14 @@ async def query_times(database: Path, scopes: list[tuple[str, str | None]]) -> d
     from feedserver.feeds import FeedScope
     from feedserver.state import load_site_state
 
-    settings = load_settings(overrides={"database.path": str(database)})
+    settings = load_settings(overrides={"database.path": str(database)}, required=False)
     pool = ReadPool(database, 1, 60.0, 3.0)
     await pool.open()
     try:
         state = await load_site_state(pool, int(time.time()))
         times = {}
         for label, section in scopes:
-            slugs = FeedScope(section).section_slugs(state)
+            slugs = FeedScope.site_or_section(section).section_slugs(state)
             samples = []
             for _ in range(1 + WARM_REPEATS):
                 started = time.perf_counter()

@@ -25,7 +25,7 @@ from typing import Any
 
 from corpus import build_database
 from feedgen.feed import FeedGenerator
-from harness import Processes, log, table, verdict
+from harness import BENCH_SITE, Processes, log, table, verdict
 from zlib_ng import gzip_ng  # the compressor the server uses (feedserver/cache.py)
 
 from feedserver.config import load_settings
@@ -80,7 +80,12 @@ async def render_only(document: FeedDocument, service: FeedService) -> bytes:
 
 async def measure(database: Path, repeats: int) -> dict[str, Any]:
     settings = load_settings(
-        overrides={"database.path": str(database), "feeds.items": ITEMS, "site.base_url": "https://example.id"}
+        overrides={
+            "database.path": str(database),
+            "feeds.items": ITEMS,
+            "site.base_url": "https://example.id",
+            **BENCH_SITE,
+        }
     )
     level = settings["cache.gzip_level"]
     service = FeedService(settings)
@@ -90,7 +95,7 @@ async def measure(database: Path, repeats: int) -> dict[str, Any]:
         keys = await newest_article_keys(service.pool, None, state.now, ITEMS)
         rows = await articles_by_pk(service.pool, [k.pk for k in keys], state.now, True)
         items = [build_item(rows[k.pk], settings, state.sections) for k in keys]
-        feeds = {fmt: build_feed(FeedScope(None), fmt, items, state, settings) for fmt in FORMATS}
+        feeds = {fmt: build_feed(FeedScope.site(), fmt, items, state, settings) for fmt in FORMATS}
         sizes: dict[str, dict[str, int]] = {}
         for fmt in FORMATS:
             body = WRITERS[fmt](feeds[fmt])
@@ -103,7 +108,7 @@ async def measure(database: Path, repeats: int) -> dict[str, Any]:
 
         for n in range(repeats):
             for fmt in FORMATS if n % 2 == 0 else reversed(FORMATS):
-                document = FeedDocument(FeedScope(None), fmt, service.items)
+                document = FeedDocument(FeedScope.site(), fmt, service.items)
                 service.cache.entries.clear()
                 service.items.clear()
                 add(f"{fmt} miss, cold items", await atimed(service.serve(document)))

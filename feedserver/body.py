@@ -24,3 +24,11 @@ class Body:
     content: bytes | Callable[[], bytes] | AsyncIterator[bytes]
     last_modified: int
     media_type: str
+    max_age: int | None = None  # how long caches may keep it, when longer than the default (feed archives)
+    links: str = ""  # an HTTP Link header value (RFC 8288), e.g. WebSub's rel=hub and rel=self
+
+
+class Gone(LookupError):
+    """Raised by a render: the document does not exist now, though `exists()` could
+    not tell from the site state alone (a feed's history page the feed no longer
+    has). The route answers 404; the change check drops the cached copy."""

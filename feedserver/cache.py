@@ -21,6 +21,8 @@ import base64
 import gzip
 import hashlib
 import logging
+import re
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -127,6 +129,8 @@ def make_rendered(
         stream.write(whole() if callable(whole) else whole)
         encoded = stream.finish()
     digest, compressed, length = encoded.digest, encoded.gzip_body, encoded.length
+    if body.max_age is not None:
+        cache_control = re.sub(r"\bmax-age=[0-9]+", f"max-age={body.max_age}", cache_control)
     etag = f'"{digest}"'
     gzip_etag = f'"{digest}-gz"'
     common = [
@@ -136,6 +140,8 @@ def make_rendered(
         (b"vary", b"Accept-Encoding"),
         (b"x-content-type-options", b"nosniff"),
     ]
+    if body.links:
+        common.append((b"link", body.links.encode()))
     return Rendered(
         body=encoded.body,
         gzip_body=compressed,
@@ -218,12 +224,16 @@ class DocumentCache:
         self._inflight: dict[str, asyncio.Task[Rendered]] = {}
         self.renders = 0  # counted for tests: a hit renders nothing
         self.compressions = 0
+        # Read by the metrics (feedserver.audience): plain ints, nothing on a hit but one increment.
+        self.hits = 0
         self.evictions = 0
+        self.render_times: list[float] = []  # seconds per render, drained by the metrics; bounded
 
     def get(self, key: str) -> Rendered | None:
         """The cached version (marked as just used), or None."""
         entry = self.entries.get(key)
         if entry is not None:
+            self.hits += 1
             self.entries.move_to_end(key)
             if key in self._large:
                 self._large.move_to_end(key)
@@ -305,12 +315,15 @@ class DocumentCache:
 
     async def _render(self, key: str, render: Renderer) -> Rendered:
         self.renders += 1
+        started = time.perf_counter()
         body, signature = await render()
         self.compressions += 1
         encoded = await self._encode_chunks(body.content) if isinstance(body.content, AsyncIterator) else None
         entry = await asyncio.to_thread(
             make_rendered, body, signature, self.cache_control, self.gzip_level, self.identity_max_bytes, encoded
         )
+        if len(self.render_times) < 10_000:
+            self.render_times.append(time.perf_counter() - started)
         self._store(key, entry)
         return entry
 

@@ -7,6 +7,7 @@ checked against that list by the tests, so a key cannot go undocumented.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -18,11 +19,23 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CONFIG_ENV = "FEEDSERVER_CONFIG"
+BUILTIN_HUB_PATH = "/websub/hub"  # the built-in WebSub hub, on site.base_url's origin
 DEFAULT_CONFIG_PATH = Path("config/feedserver.toml")
 
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message names the key and the value."""
+
+
+class _Required:
+    """The default of a key the publisher must set: the site's identity never
+    comes from code, so a real database is never served as the demo by accident."""
+
+    def __repr__(self) -> str:
+        return "(required)"
+
+
+REQUIRED: Any = _Required()
 
 
 @dataclass(frozen=True)
@@ -96,13 +109,60 @@ def _bool(value: Any) -> bool:
 
 
 def _base_url(value: Any) -> str:
-    text = _nonempty(value).rstrip("/")
+    text = _nonempty(value)
     parts = urlsplit(text)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError("must be an absolute http(s) URL such as https://example.id")
-    if parts.query or parts.fragment:
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError("has an invalid port")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a user name or password")
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
         raise ValueError("must not have a query or fragment")
+    if parts.path not in ("", "/"):
+        # robots.txt and the sitemap index must sit at the root of the host, and a
+        # sitemap may list only URLs below its own folder (sitemaps.org, "Sitemap
+        # file location"): feedserver serves its URLs at the root of the origin.
+        raise ValueError(
+            "must be an origin (scheme, host and optional port) with no path: feedserver serves /robots.txt, "
+            "/sitemap.xml and its feeds at the root of the host; mount it there"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _authority(value: Any) -> str:
+    text = _str(value).strip().lower()
+    # RFC 4151 section 2.1: authorityName = DNSname / emailAddress.
+    if text and not re.fullmatch(r"(?:[a-z0-9._%+-]+@)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?", text):
+        raise ValueError("expected a domain name (or an e-mail address) such as example.id (RFC 4151)")
     return text
+
+
+_PLACEHOLDER = re.compile(r"{([^{}]*)}")
+
+
+def _url_template(*required: str) -> Callable[[Any], str]:
+    """A page URL template; `{base_url}` and `{slug}` are filled in (site.section_url)."""
+
+    def parse(value: Any) -> str:
+        text = _nonempty(value)
+        names = set(_PLACEHOLDER.findall(text))
+        unknown = sorted(names - {"base_url", *required})
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder {{{unknown[0]}}}: use {{base_url}}"
+                + "".join(f" and {{{name}}}" for name in required)
+            )
+        for name in ("base_url", *required):
+            if name not in names:
+                raise ValueError(f"must contain {{{name}}}")
+        return text
+
+    return parse
 
 
 def _optional_url(value: Any) -> str:
@@ -145,8 +205,59 @@ def _lines(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _url_list(value: Any) -> tuple[str, ...]:
+    """A list of absolute http(s) URLs; from the environment, comma-separated."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError("expected a list of URLs")
+    for url in value:
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or any(c in url for c in ' <>,"\n'):
+            raise ValueError(f"{url!r} is not an absolute http(s) URL")
+    return tuple(value)
+
+
+def _endpoint(value: Any) -> str:
+    """An absolute http(s) URL with any path (an API endpoint)."""
+    text = _nonempty(value)
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.fragment:
+        raise ValueError("must be an absolute http(s) URL such as https://api.indexnow.org/indexnow")
+    return text
+
+
+def _indexnow_key(value: Any) -> str:
+    text = _str(value).strip()
+    if text and not re.fullmatch(r"[A-Za-z0-9-]{8,128}", text):
+        raise ValueError("expected 8 to 128 characters a-z, A-Z, 0-9 or '-' (IndexNow), or empty")
+    return text
+
+
+def _token(value: Any) -> str:
+    text = _str(value).strip()
+    if not re.fullmatch(r"[\x21-\x7e]*", text):
+        raise ValueError("must be printable ASCII with no spaces (it travels in an HTTP header)")
+    return text
+
+
+def _networks(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [part for part in re.split(r"[\s,]+", value) if part]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError("expected a list of IP addresses or networks")
+    for entry in value:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+    return tuple(entry.strip() for entry in value)
+
+
 SETTINGS: tuple[Setting, ...] = (
-    Setting("site.title", "Kabar Tiongkok", "Site name, used as every feed's title prefix.", _nonempty),
+    Setting(
+        "site.title", REQUIRED, "Site name, used as every feed's title prefix. Required outside --demo.", _nonempty
+    ),
     Setting(
         "site.description",
         "Berita dan cerita tentang Tiongkok, dalam bahasa Indonesia.",
@@ -155,8 +266,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "site.base_url",
-        "https://example.id",
-        "Public origin of the site (where feedserver is mounted); every absolute URL starts with it.",
+        REQUIRED,
+        "Public origin of the site (scheme, host, optional port; no path): where feedserver is mounted, at the "
+        "root. Every absolute URL starts with it. Required outside --demo.",
         _base_url,
     ),
     Setting("site.language", "id", "Default language of articles (BCP 47 tag).", _language),
@@ -167,12 +279,37 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "site.logo", "", "Absolute URL of a logo (Atom logo, RSS image, JSON Feed icon); empty for none.", _optional_url
     ),
-    Setting("site.publication_name", "Kabar Tiongkok", "Publication name for the Google News sitemap.", _nonempty),
+    Setting(
+        "site.publication_name",
+        REQUIRED,
+        "Publication name for the Google News sitemap. Required outside --demo.",
+        _nonempty,
+    ),
     Setting(
         "site.id_date",
         "2025",
-        "Date in item ids (tag:HOST,DATE:ID, RFC 4151). Never change it: readers would see every item again.",
+        "Date in item ids (tag:AUTHORITY,DATE:ID, RFC 4151). Never change it: readers would see every item again.",
         _tag_date,
+    ),
+    Setting(
+        "site.id_authority",
+        "",
+        "Authority in item ids (tag:AUTHORITY,DATE:ID, RFC 4151): set it once, to the host of base_url at first "
+        "setup, and never change it, even when the site moves. Empty: the host of base_url.",
+        _authority,
+    ),
+    Setting(
+        "site.home_url",
+        "{base_url}/",
+        "URL of the site's front page (a template: {base_url}); the site feeds' link and JSON home_page_url.",
+        _url_template(),
+    ),
+    Setting(
+        "site.section_url",
+        "{base_url}/{slug}",
+        "URL of a section's page (a template: {base_url}, {slug} the section path); its feeds' link, JSON "
+        "home_page_url and the sections sitemap.",
+        _url_template("slug"),
     ),
     Setting("feeds.items", 50, "How many articles each feed lists.", _int_between(1, 500)),
     Setting("feeds.full_content", True, "Include full article HTML (true) or the summary only (false).", _bool),
@@ -184,6 +321,12 @@ SETTINGS: tuple[Setting, ...] = (
         _float_between(0.05, 300),
     ),
     Setting("cache.max_age_seconds", 60, "Cache-Control max-age of feeds and sitemaps.", _int_between(0, 86400)),
+    Setting(
+        "cache.archive_max_age_seconds",
+        86400,
+        "Cache-Control max-age of feed archives (a month that is over: changes only when one of its articles does).",
+        _int_between(86400, 31_536_000),
+    ),
     Setting(
         "cache.stale_while_revalidate_seconds", 300, "Cache-Control stale-while-revalidate.", _int_between(0, 86400)
     ),
@@ -263,6 +406,153 @@ SETTINGS: tuple[Setting, ...] = (
         _int_between(1, 1000),
     ),
     Setting("robots.extra_lines", (), "Extra lines appended to robots.txt.", _lines),
+    Setting(
+        "feeds.delta_versions",
+        5,
+        "Recent versions of each feed remembered for RFC 3229 delta requests (A-IM: feed); 0 turns deltas off.",
+        _int_between(0, 50),
+    ),
+    Setting(
+        "websub.hubs",
+        (),
+        "WebSub hubs every feed advertises and that are pinged when a feed changes (comma-separated in the "
+        "environment); empty: none.",
+        _url_list,
+    ),
+    Setting(
+        "websub.builtin_hub",
+        False,
+        f"Be a WebSub hub too, at {BUILTIN_HUB_PATH} on site.base_url, advertised beside websub.hubs.",
+        _bool,
+    ),
+    Setting(
+        "websub.lease_seconds",
+        864000,
+        "Lease the built-in hub grants when the subscriber asks for none.",
+        _int_between(60, 31_536_000),
+    ),
+    Setting("websub.min_lease_seconds", 3600, "Shortest lease the built-in hub grants.", _int_between(1, 31_536_000)),
+    Setting(
+        "websub.max_lease_seconds", 2592000, "Longest lease the built-in hub grants.", _int_between(60, 31_536_000)
+    ),
+    Setting(
+        "websub.max_subscriptions_per_topic",
+        1000,
+        "Most subscriptions the built-in hub keeps for one feed.",
+        _int_between(1, 1_000_000),
+    ),
+    Setting(
+        "websub.max_subscriptions",
+        100000,
+        "Most subscriptions the built-in hub keeps in all.",
+        _int_between(1, 10_000_000),
+    ),
+    Setting(
+        "websub.callback_timeout_seconds",
+        10.0,
+        "Timeout of each request to a subscriber's callback, a hub or an IndexNow endpoint.",
+        _float_between(0.1, 120),
+    ),
+    Setting(
+        "websub.allow_private_callbacks",
+        False,
+        "Let subscribers' callbacks be on private or loopback addresses, and hub.secret arrive for plain http "
+        "callbacks (tests, intranets).",
+        _bool,
+    ),
+    Setting(
+        "push.state_path",
+        "feedserver-push.sqlite",
+        "The server's own SQLite file: outbox of pings and deliveries, hub subscriptions, IndexNow state "
+        "(relative paths are relative to the working directory; never the CMS database).",
+        _nonempty,
+    ),
+    Setting(
+        "push.retry_seconds",
+        10.0,
+        "Delay before the first retry of a failed ping or delivery; it doubles with each attempt.",
+        _float_between(0.01, 3600),
+    ),
+    Setting(
+        "push.retry_max_seconds",
+        3600.0,
+        "Longest delay between two retries.",
+        _float_between(0.01, 86400),
+    ),
+    Setting(
+        "push.max_attempts",
+        30,
+        "Attempts before a ping or delivery is given up (about a day of retries with the default delays).",
+        _int_between(1, 1000),
+    ),
+    Setting(
+        "indexnow.key",
+        "",
+        "IndexNow key (8-128 characters a-z, A-Z, 0-9, '-'), served at /{key}.txt; empty: IndexNow off.",
+        _indexnow_key,
+    ),
+    Setting(
+        "indexnow.endpoint",
+        "https://api.indexnow.org/indexnow",
+        "Where IndexNow submissions are POSTed (the shared endpoint passes them to every engine).",
+        _endpoint,
+    ),
+    Setting(
+        "server.trusted_proxies",
+        (),
+        "Addresses or networks of reverse proxies whose X-Forwarded-For is believed (for subscriber counts "
+        "and the polling limit); comma-separated in the environment. Empty: the peer address is the client.",
+        _networks,
+    ),
+    Setting(
+        "stats.path",
+        "feedserver-stats.sqlite",
+        "The server's own SQLite file for subscriber counts (never the CMS database; relative paths are relative "
+        "to the working directory); empty turns counting off.",
+        _str,
+    ),
+    Setting(
+        "stats.window_days",
+        7,
+        "Readers count once per address and User-Agent over this many days.",
+        _int_between(1, 90),
+    ),
+    Setting(
+        "stats.flush_seconds",
+        10.0,
+        "How often each worker writes its batch of observations to stats.path (and once more on shutdown).",
+        _float_between(0.05, 3600),
+    ),
+    Setting(
+        "metrics.token",
+        "",
+        "Bearer token /metrics asks for (Authorization: Bearer ...); empty: /metrics is a 404.",
+        _token,
+    ),
+    Setting(
+        "metrics.top_feeds",
+        20,
+        "Feeds with their own subscriber gauge in /metrics; the rest add up in one.",
+        _int_between(1, 1000),
+    ),
+    Setting(
+        "polling.max_unconditional_per_hour",
+        0,
+        "Full (non-304) fetches of one feed per client per hour before 429 + Retry-After; 0 turns the limit off.",
+        _int_between(0, 1_000_000_000),
+    ),
+    Setting(
+        "check.max_bytes",
+        1024 * 1024,
+        "feedserver check: documents larger than this are reported as oversized.",
+        _int_between(1024, 1 << 34),
+    ),
+    Setting(
+        "check.state_path",
+        "feedserver-check.json",
+        "feedserver check: where the item ids of the last run are kept, to see ids that changed.",
+        _nonempty,
+    ),
 )
 
 SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}
@@ -284,8 +574,22 @@ class Settings:
 
     @property
     def host(self) -> str:
-        """Host name of the base URL, used for tag: URIs and same-host checks."""
+        """Host name of the base URL (the default site.id_authority)."""
         return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def id_authority(self) -> str:
+        """The tag: URI authority of item and feed ids: site.id_authority, else the base URL's host."""
+        return str(self.values["site.id_authority"]) or self.host
+
+    @property
+    def home_url(self) -> str:
+        """The site's front page (site.home_url)."""
+        return str(self.values["site.home_url"]).replace("{base_url}", self.base_url)
+
+    def section_url(self, slug: str) -> str:
+        """A section's page (site.section_url); the slug is a URL path already (the slug rules)."""
+        return str(self.values["site.section_url"]).replace("{base_url}", self.base_url).replace("{slug}", slug)
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -294,6 +598,17 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return Path(self.values["database.path"])
+
+    @property
+    def push_state_path(self) -> Path:
+        """The server's own state file (relative like database.path)."""
+        return Path(self.values["push.state_path"])
+
+    @property
+    def hubs(self) -> tuple[str, ...]:
+        """Every WebSub hub a feed advertises: the configured ones, then the built-in one."""
+        builtin = (self.base_url + BUILTIN_HUB_PATH,) if self.values.get("websub.builtin_hub") else ()
+        return tuple(self.values.get("websub.hubs", ())) + builtin
 
 
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -311,11 +626,17 @@ def load_settings(
     path: Path | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    fallbacks: Mapping[str, Any] | None = None,
+    required: bool = True,
 ) -> Settings:
-    """Read settings: defaults, then the TOML file, then FEEDSERVER_* variables, then `overrides`.
+    """Read settings: defaults, then `fallbacks`, then the TOML file, then FEEDSERVER_*
+    variables, then `overrides`.
 
     With no `path`, FEEDSERVER_CONFIG names the file, else config/feedserver.toml
-    is read if it exists. Raises ConfigError naming the key and the bad value.
+    is read if it exists. Raises ConfigError naming the key and the bad value, or
+    naming every REQUIRED key nobody set. `fallbacks` give the demo its identity;
+    `required=False` (a command that needs no identity, such as import) leaves
+    such keys out instead.
     """
     env = os.environ if environ is None else environ
     if path is None and env.get(CONFIG_ENV):
@@ -335,16 +656,43 @@ def load_settings(
         if unknown:
             raise ConfigError(f"config file {path}: unknown key {unknown[0]!r}")
     values: dict[str, Any] = {}
+    missing: list[str] = []
     for setting in SETTINGS:
         source, value = "default", setting.default
+        if fallbacks and setting.key in fallbacks:
+            source, value = "the demo", fallbacks[setting.key]
         if setting.key in raw:
             source, value = f"config file {path}", raw[setting.key]
         if setting.env_name in env:
             source, value = f"environment variable {setting.env_name}", env[setting.env_name]
         if overrides and setting.key in overrides:
             source, value = "command line", overrides[setting.key]
+        if value is REQUIRED:
+            missing.append(setting.key)
+            continue
         try:
             values[setting.key] = setting.parse(value)
         except ValueError as exc:
             raise ConfigError(f"invalid {setting.key} = {value!r} (from {source}): {exc}") from None
+    if missing and required:
+        names = ", ".join(missing)
+        variables = ", ".join(SETTINGS_BY_KEY[key].env_name for key in missing)
+        where = f"config file {path}" if path is not None else "no config file"
+        raise ConfigError(
+            f"{names} not set ({where}): the site's identity comes from its publisher; set "
+            f"{'it' if len(missing) == 1 else 'them'} in the config file (copy config/feedserver.toml) or in "
+            f"{variables}, or run `feedserver serve --demo`"
+        )
+    if "site.base_url" in values:
+        _check_page_urls(values)
     return Settings(values)
+
+
+def _check_page_urls(values: Mapping[str, Any]) -> None:
+    """The site's page URLs must lie on its own origin: the sections sitemap lists
+    them, and a sitemap may list only URLs on its own origin (sitemaps.org)."""
+    settings = Settings(values)
+    for key, url in (("site.home_url", settings.home_url), ("site.section_url", settings.section_url("a/b"))):
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or f"{parts.scheme}://{parts.netloc}" != settings.base_url:
+            raise ConfigError(f"invalid {key} = {values[key]!r}: must give a URL on site.base_url ({url!r} is not)")

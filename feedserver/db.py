@@ -78,11 +78,13 @@ def init_db(path: Path) -> int:
             raise DatabaseUnavailable(
                 f"{path} has schema version {version}; this feedserver knows up to {SCHEMA_VERSION}: upgrade it"
             )
-        if version < SCHEMA_VERSION:
-            steps = "\n".join(MIGRATIONS[n] for n in range(version, SCHEMA_VERSION)) if version else ""
-            conn.executescript(
-                f"BEGIN IMMEDIATE;\n{steps}\n{schema_sql()}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
-            )
+        # The migrations, then the schema: every statement of it is IF NOT
+        # EXISTS, so tables, indexes and triggers added within a version
+        # (feed_hours) are created where missing too. One transaction.
+        steps = "\n".join(MIGRATIONS[n] for n in range(version, SCHEMA_VERSION)) if version else ""
+        conn.executescript(
+            f"BEGIN IMMEDIATE;\n{steps}\n{schema_sql()}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
+        )
         return SCHEMA_VERSION
     finally:
         conn.close()

@@ -8,18 +8,19 @@ render does not stall the hits being served meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from feedserver.body import Body
 from feedserver.config import Settings
 from feedserver.db import ReadPool
-from feedserver.feeds import FeedScope, ItemCache, build_feed
+from feedserver.feeds import FeedScope, ItemCache, build_feed, link_header, scope_prefix, trail_titles
+from feedserver.history import ARCHIVE, Page, listing
 from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
-from feedserver.queries import articles_by_pk, newest_article_keys, term_article_keys
+from feedserver.queries import ArticleKey, articles_by_pk, newest_article_keys, term_article_keys
 from feedserver.state import ScopeId, SiteState
 from feedserver.xmlfeeds import render_atom, render_rss
 
@@ -54,40 +55,95 @@ class Document(Protocol):
 
 @dataclass(frozen=True)
 class FeedDocument:
+    """A scope's feed in one format: its subscription document (`page` None), or a
+    page or monthly archive of its history (feedserver.history)."""
+
     scope: FeedScope
     fmt: str
     items: ItemCache | None = field(default=None, compare=False, hash=False)
+    page: Page | None = None
 
     @property
     def key(self) -> str:
-        return self.scope.feed_path(self.fmt)
+        if self.page is None:
+            return self.scope.feed_path(self.fmt)
+        return f"{scope_prefix(self.scope)}{self.page.path}/{self.scope.feed_path(self.fmt).rsplit('/', 1)[1]}"
 
     def exists(self, state: SiteState) -> bool:
-        return self.scope.exists(state)
+        """The scope (FeedScope.exists); a history page of it at most from now, an
+        archive of a month that is over."""
+        if not self.scope.exists(state):
+            return False
+        if self.page is None:
+            return True
+        history = state.history
+        assert history is not None, "the site state was loaded without its history (FeedService.load_state)"
+        if self.page.kind == ARCHIVE:
+            first = history.first_month
+            return first is not None and first <= self.page.value < history.current_month
+        return self.page.value <= state.now
 
     def signature(self, state: SiteState) -> Hashable:
-        return self.scope.signature(state)
+        history = state.history
+        assert history is not None
+        if self.page is None or self.page.kind != ARCHIVE or not history.stamped:
+            # The subscription document and pages change with any write in scope,
+            # and when a month is over (the archive boundary moves).
+            return (self.scope.signature(state), history.current_month, history.first_month)
+        # An archive: its month's stamps, the names in it (section titles), and
+        # the start of the chain (its links); writes to other months leave it be.
+        slugs = self.scope.section_slugs(state)
+        sections = state.sections.values() if slugs is None else [state.sections[s] for s in slugs]
+        term = self.scope.term(state)
+        return (
+            (term.name, term.url) if term is not None else None,  # a tag's or author's feed is titled by it
+            tuple(sorted((s.slug, s.title, s.description) for s in sections)),
+            self.scope.parent_titles(state),  # items name their sections' parents too
+            history.month_stamp(self.page.value),
+            history.first_month,
+        )
 
     def depends_on(self, state: SiteState) -> tuple[ScopeId, ...]:
         return self.scope.depends_on(state)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
-        items = self.items or ItemCache()
-        limit = settings["feeds.items"]
+        archive = self.page is not None and self.page.kind == ARCHIVE
+        # An archive's month of items would evict the ones the subscription
+        # documents share: its items are built for this render only.
+        items = self.items if self.items is not None and not archive else ItemCache()
+        assert state.archive is not None and state.history is not None
+        slugs = self.scope.section_slugs(state)
         term = self.scope.term(state)
-        if term is not None:
-            keys = await term_article_keys(pool, self.scope.kind, term.pk, state.now, limit)
-        else:
-            keys = await newest_article_keys(pool, self.scope.section_slugs(state), state.now, limit)
+        kind = self.scope.kind
+
+        def keys_of(limit: int, before: int | None, since: int | None) -> Awaitable[list[ArticleKey]]:
+            if term is not None:
+                return term_article_keys(pool, kind, term.pk, state.now, limit, before=before, since=since)
+            return newest_article_keys(pool, slugs, state.now, limit, before=before, since=since)
+
+        found = await listing(
+            keys_of,
+            state.archive.calendar,
+            state.history,
+            settings["feeds.items"],
+            scope_prefix(self.scope),
+            self.page,
+        )
         built: list[FeedItem | int] = []  # a built item, or the pk of a row to build
-        for key in keys:
-            section = state.sections.get(key.section)
+        for key in found.keys:
             cache_key = ItemCache.key(
-                key.pk, key.id, key.revision, key.updated_at, section.title if section else None, settings
+                key.pk, key.id, key.revision, key.updated_at, trail_titles(key.section, state.sections), settings
             )
             built.append(items.lookup(cache_key) or key.pk)
         missing = [entry for entry in built if isinstance(entry, int)]
         rows = await articles_by_pk(pool, missing, state.now, settings["feeds.full_content"])
+        # An archive is dated by its own articles (its bytes must not move with
+        # other months); HTTP Last-Modified also by its month's newest write, so
+        # a removal dates it forward. Other documents by the scope's newest change.
+        updated = found.newest_change if archive else None
+        last_modified = self.scope.last_modified(state)
+        if archive and self.page is not None:
+            last_modified = max(found.newest_change, state.history.month_stamp(self.page.value)[1])
 
         def write() -> bytes:  # runs in the cache's worker thread, with gzip and hashing
             feed_items = [
@@ -95,9 +151,15 @@ class FeedDocument:
                 for entry in built
                 if not isinstance(entry, int) or entry in rows  # gone since the first query: leave it out
             ]
-            return WRITERS[self.fmt](build_feed(self.scope, self.fmt, feed_items, state, settings))
+            page_path = self.page.path if self.page is not None else ""
+            feed = build_feed(self.scope, self.fmt, feed_items, state, settings, page_path, found.links, updated)
+            return WRITERS[self.fmt](feed)
 
-        return Body(write, self.scope.last_modified(state), MEDIA_TYPES[self.fmt])
+        max_age = settings["cache.archive_max_age_seconds"] if archive else None
+        # WebSub's rel=hub and rel=self (W3C WebSub 4) on the subscription document only:
+        # it is the topic; history pages are reached from it (RFC 5005).
+        links = link_header(settings, settings.base_url + self.key) if self.page is None else ""
+        return Body(write, last_modified, MEDIA_TYPES[self.fmt], max_age, links)
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,18 @@ fallback author and the XML-safe text are decided here, once for all formats.
 from __future__ import annotations
 
 import html
+import mimetypes
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from feedserver.config import Settings
-from feedserver.model import Category, Feed, FeedItem, Image, Person
+from feedserver.history import Links
+from feedserver.model import Category, Feed, FeedItem, Image, Link, Person, SectionRef
 from feedserver.queries import ArticleRow
 from feedserver.state import SITE, ScopeId, SectionState, SiteState, TermState
 from feedserver.text import absolute_url, absolutize_html, uri, xml_safe
@@ -49,6 +52,11 @@ class FeedScope:
     @classmethod
     def of_section(cls, path: str) -> FeedScope:
         return cls("section", path)
+
+    @classmethod
+    def site_or_section(cls, path: str | None) -> FeedScope:
+        """The site (None) or the section at `path`."""
+        return cls() if path is None else cls("section", path)
 
     @property
     def id(self) -> ScopeId:
@@ -127,13 +135,26 @@ class FeedScope:
                     for s in self._sections(state)
                 ),
                 self.last_modified(state),
+                # Items name their sections' parents too (section_trail): a renamed
+                # parent outside the scope changes the feed.
+                self.parent_titles(state),
             )
         return (self.term(state), self.last_modified(state))
 
+    def parent_titles(self, state: SiteState) -> tuple[str | None, ...]:
+        return () if self.section is None else trail_titles(self.section, state.sections)[:-1]
+
+
+def scope_prefix(scope: FeedScope) -> str:
+    """The path its feed files and history folders sit under ("" for the site, then
+    `/section/{path}`...): `{prefix}/feed.rss`, `{prefix}/archive/2025-06/feed.rss`."""
+    return scope.feed_path("rss").rsplit("/", 1)[0]
+
 
 def tag_uri(settings: Settings, specific: str) -> str:
-    """An RFC 4151 tag: URI on the site's host, stable for as long as site.id_date is."""
-    return f"tag:{settings.host},{settings['site.id_date']}:{quote(specific, safe='/-._~!$()*+,;=:@')}"
+    """An RFC 4151 tag: URI, stable for as long as site.id_authority and site.id_date are
+    (not tied to base_url, so a site that moves host keeps its ids)."""
+    return f"tag:{settings.id_authority},{settings['site.id_date']}:{quote(specific, safe='/-._~!$()*+,;=:@')}"
 
 
 def item_id(settings: Settings, article_id: str) -> str:
@@ -150,7 +171,7 @@ def _when(timestamp: int, settings: Settings) -> datetime:
 
 
 def _publication(settings: Settings) -> Person:
-    return Person(xml_safe(settings["site.publication_name"]), settings.base_url + "/")
+    return Person(xml_safe(settings["site.publication_name"]), settings.home_url)
 
 
 class ItemCache:
@@ -172,8 +193,9 @@ class ItemCache:
 
     @staticmethod
     def key(
-        pk: int, article_id: str, revision: int, updated_at: int, section_title: str | None, settings: Settings
+        pk: int, article_id: str, revision: int, updated_at: int, section_title: object, settings: Settings
     ) -> tuple[object, ...]:
+        """`section_title`: the titles of the article's section and its parents (trail_titles)."""
         return (pk, article_id, revision, updated_at, section_title, id(settings))
 
     def lookup(self, key: tuple[object, ...]) -> FeedItem | None:
@@ -185,8 +207,7 @@ class ItemCache:
 
     def build(self, row: ArticleRow, settings: Settings, sections: dict[str, SectionState]) -> FeedItem:
         """Build (and keep) the item for a full row."""
-        section = sections.get(row.section)
-        key = self.key(row.pk, row.id, row.revision, row.updated_at, section.title if section else None, settings)
+        key = self.key(row.pk, row.id, row.revision, row.updated_at, trail_titles(row.section, sections), settings)
         item = build_item(row, settings, sections)
         with self._lock:
             self.builds += 1
@@ -200,10 +221,47 @@ class ItemCache:
             self._items.clear()
 
 
+def section_title(slug: str, sections: dict[str, SectionState]) -> str:
+    """A section's title; a parent nobody declared (the CMS wrote only
+    `olahraga/sepakbola`) follows from the path and is titled from its slug."""
+    section = sections.get(slug)
+    return section.title if section is not None else slug.rsplit("/", 1)[-1].replace("-", " ")
+
+
+def trail_titles(slug: str, sections: dict[str, SectionState]) -> tuple[str | None, ...]:
+    """What a built item's section trail depends on: the declared titles of the
+    section and its parents (ItemCache keys)."""
+    parts = slug.split("/")
+    return tuple(s.title if (s := sections.get("/".join(parts[:n]))) else None for n in range(1, len(parts) + 1))
+
+
+def section_trail(slug: str, settings: Settings, sections: dict[str, SectionState]) -> tuple[SectionRef, ...]:
+    """The section and each of its parents, nearest first."""
+    parts = slug.split("/")
+    paths = ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
+    return tuple(SectionRef(p, xml_safe(section_title(p, sections)), uri(settings.section_url(p))) for p in paths)
+
+
+# Python's own table, not the host's /etc/mime.types: the same bytes on every machine.
+_BUILT_IN_TYPES = mimetypes.MimeTypes()
+
+
+# type/subtype, as RFC 2045 tokens: what an RSS enclosure's type must be (the W3C
+# validator's InvalidMIMEAttribute); parameters are not needed for an image.
+_MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
+
+
+def image_type(url: str, declared: str) -> str:
+    """The hero image's media type: as the CMS gave it when that is one (lower-cased),
+    else from the URL's extension when that names an image type, else "" (unknown)."""
+    if _MEDIA_TYPE.fullmatch(declared.strip().lower()):
+        return declared.strip().lower()
+    guessed, _ = _BUILT_IN_TYPES.guess_type(urlsplit(url).path, strict=False)
+    return guessed if guessed and guessed.startswith("image/") else ""
+
+
 def build_item(row: ArticleRow, settings: Settings, sections: dict[str, SectionState]) -> FeedItem:
     url = uri(row.url)
-    section = sections.get(row.section)
-    section_title = section.title if section is not None else row.section
     authors = tuple(Person(xml_safe(a.name), uri(a.url) if a.url else "", xml_safe(a.email)) for a in row.authors)
     image = None
     if row.image_url:
@@ -213,11 +271,15 @@ def build_item(row: ArticleRow, settings: Settings, sections: dict[str, SectionS
             credit=xml_safe(row.image_credit or ""),
             width=row.image_width,
             height=row.image_height,
-            mime_type=xml_safe(row.image_type or ""),
+            mime_type=image_type(row.image_url, xml_safe(row.image_type or "")),
         )
     tags = tuple(xml_safe(t) for t in row.tags)
-    section_category = Category(row.section, xml_safe(section_title), settings.base_url + "/section/")
-    categories = (section_category, *(Category(t) for t in tags))
+    trail = section_trail(row.section, settings, sections)
+    # The section, then its parents (the RSS category domain and the Atom
+    # scheme name the section tree), then the tags.
+    section_scheme = settings.base_url + "/section/"
+    section_categories = tuple(Category(s.path, s.title, section_scheme) for s in trail)
+    categories = (*section_categories, *(Category(t) for t in tags))
     content = absolutize_html(xml_safe(row.content_html), url) if settings["feeds.full_content"] else ""
     return FeedItem(
         guid=item_id(settings, row.id),
@@ -234,6 +296,7 @@ def build_item(row: ArticleRow, settings: Settings, sections: dict[str, SectionS
         language=xml_safe(row.language or settings["site.language"]),
         source=xml_safe(row.source or ""),
         reading_time_minutes=row.reading_time_minutes,
+        section_trail=trail,
     )
 
 
@@ -242,14 +305,12 @@ def _scope_text(scope: FeedScope, state: SiteState, settings: Settings) -> tuple
     base = settings.base_url
     site_title, site_description = xml_safe(settings["site.title"]), xml_safe(settings["site.description"])
     if scope.kind == "site":
-        return site_title, site_description, base + "/", tag_uri(settings, "feed")
+        return site_title, site_description, settings.home_url, tag_uri(settings, "feed")
     if scope.kind == "section":
-        # A parent nobody declared (the CMS wrote only `olahraga/sepakbola`)
-        # follows from the path and is titled from its slug.
         section = state.sections.get(scope.key)
-        name = section.title if section else scope.key.rsplit("/", 1)[-1].replace("-", " ")
+        name = section_title(scope.key, state.sections)
         description = (section and section.description) or f"{name}: {settings['site.description']}"
-        home = f"{base}/{scope.key}"
+        home = settings.section_url(scope.key)
     else:
         term = scope.term(state)
         name = term.name if term is not None else scope.key
@@ -260,30 +321,71 @@ def _scope_text(scope: FeedScope, state: SiteState, settings: Settings) -> tuple
     return title, xml_safe(description), uri(home), tag_uri(settings, f"{scope.kind}/{scope.key}")
 
 
-def build_feed(scope: FeedScope, fmt: str, items: Sequence[FeedItem], state: SiteState, settings: Settings) -> Feed:
+def build_feed(
+    scope: FeedScope,
+    fmt: str,
+    items: Sequence[FeedItem],
+    state: SiteState,
+    settings: Settings,
+    page_path: str = "",
+    links: Links | None = None,
+    updated: int | None = None,
+) -> Feed:
+    """The feed model of a scope's subscription document, or of the history page
+    at `page_path` (feedserver.history) with its `links` and own date."""
     base = settings.base_url
     title, description, home, feed_id = _scope_text(scope, state, settings)
     if not description.strip():
         # Blank once cleaned (only control characters, say): an RSS channel
         # must have a description, and feedgen refuses to write one without.
         description = title
+    links = links or Links()
+    name = EXTENSIONS[fmt]
+
+    def url(path: str | None) -> str:
+        return f"{base}{path}/{name}" if path is not None else ""
+
+    history = tuple(
+        Link(rel, url(path))
+        for rel, path in (
+            ("next", links.next),
+            ("prev-archive", links.prev_archive),
+            ("next-archive", links.next_archive),
+            ("current", links.current),
+        )
+        if path is not None
+    )
     return Feed(
         id=feed_id,
         title=title,
         description=description,
         home_url=home,
-        self_url=base + scope.feed_path(fmt),
+        self_url=url(scope_prefix(scope) + page_path),
         rss_url=base + scope.feed_path("rss"),
         atom_url=base + scope.feed_path("atom"),
         json_url=base + scope.feed_path("json"),
         language=settings["site.language"],
-        updated=_when(scope.last_modified(state), settings),
+        updated=_when(scope.last_modified(state) if updated is None else updated, settings),
         ttl_minutes=settings["feeds.ttl_minutes"],
         icon=settings["site.icon"],
         logo=settings["site.logo"],
         authors=(_publication(settings),),
         items=tuple(items),
+        history=history,
+        archive=links.archive,
+        complete=links.complete,
+        next_url=url(links.json_next),
+        subscription_url=base + scope.feed_path(fmt),
+        hubs=settings.hubs if not page_path else (),
     )
+
+
+def link_header(settings: Settings, self_url: str) -> str:
+    """The HTTP Link header of a feed: one rel=hub per hub and exactly one rel=self
+    (W3C WebSub 4); empty when no hub is configured, so the response is as before."""
+    if not settings.hubs:
+        return ""
+    return ", ".join([*(f'<{hub}>; rel="hub"' for hub in settings.hubs), f'<{self_url}>; rel="self"'])
 
 
 def html_summary(text: str) -> str:

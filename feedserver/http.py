@@ -9,11 +9,30 @@ cache headers; If-Modified-Since is ignored when malformed or in the future.
 from __future__ import annotations
 
 import functools
+from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
 
 from starlette.types import Receive, Scope, Send
 
 from feedserver.cache import Rendered, Validators
+
+# Told of every cache hit before it is answered: (scope, status 200 or 304,
+# User-Agent, X-Forwarded-For, now). Returns 0 to answer, or seconds for a
+# 429's Retry-After. It runs on the hit path: dict updates and counters only.
+HitObserver = Callable[[Scope, int, bytes, bytes | None, float], int]
+TOO_MANY = b"Too many full fetches of this feed; send If-None-Match or If-Modified-Since, or wait.\n"
+
+
+async def send_too_many(send: Send, retry_after: int) -> None:
+    """429 with Retry-After in whole seconds (RFC 9110 10.2.3; some readers cannot parse a date)."""
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(TOO_MANY)).encode()),
+        (b"retry-after", str(retry_after).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": TOO_MANY})
 
 
 def etag_matches(if_none_match: bytes, rendered: Rendered | Validators) -> bool:
@@ -66,9 +85,75 @@ def accepts_gzip(accept_encoding: bytes | None) -> bool:
 _accepts_gzip = functools.lru_cache(maxsize=256)(accepts_gzip)
 
 
+# Answers a request that names instance manipulations (RFC 3229 `A-IM`) and an
+# If-None-Match, if it can: (rendered, scope, send, a_im, if_none_match,
+# accept_encoding) -> True when it sent the response (feedserver.push.delta).
+InstanceManipulation = Callable[[Rendered, Scope, Send, bytes, bytes, bytes | None], Awaitable[bool]]
+
+
+async def send_rendered(
+    rendered: Rendered,
+    scope: Scope,
+    send: Send,
+    now: float,
+    observe: HitObserver | None = None,
+    on_a_im: InstanceManipulation | None = None,
+) -> None:
+    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding
+    (or 429 when `observe` says so, or whatever `on_a_im` answers to an `A-IM` request)."""
+    # One pass over the request headers (the first value of each counts): this
+    # runs for every cache hit, the bulk of the traffic.
+    if_none_match = if_modified_since = accept_encoding = forwarded_for = a_im = None
+    user_agent = b""
+    for key, value in scope["headers"]:
+        if key == b"if-none-match":
+            if if_none_match is None:
+                if_none_match = bytes(value)
+        elif key == b"accept-encoding":
+            if accept_encoding is None:
+                accept_encoding = bytes(value)
+        elif key == b"user-agent":
+            user_agent = value
+        elif key == b"x-forwarded-for":
+            forwarded_for = value
+        elif key == b"if-modified-since" and if_modified_since is None:
+            if_modified_since = bytes(value)
+        elif key == b"a-im" and a_im is None:
+            a_im = bytes(value)
+    if if_none_match is not None:
+        fresh = etag_matches(if_none_match, rendered)
+    else:
+        fresh = if_modified_since is not None and not_modified_since(if_modified_since, rendered, now)
+    if observe is not None:
+        retry_after = observe(scope, 304 if fresh else 200, user_agent, forwarded_for, now)
+        if retry_after:
+            await send_too_many(send, retry_after)
+            return
+    if (
+        a_im is not None
+        and if_none_match is not None
+        and on_a_im is not None
+        and await on_a_im(rendered, scope, send, a_im, if_none_match, accept_encoding)
+    ):
+        return
+    use_gzip = accept_encoding is not None and _accepts_gzip(accept_encoding)
+    if fresh:
+        etag = rendered.gzip_etag if use_gzip else rendered.etag
+        headers = [*rendered.not_modified_headers, (b"etag", etag.encode())]
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    length = len(rendered.gzip_body) if use_gzip else rendered.length
+    headers = [*(rendered.gzip_headers if use_gzip else rendered.headers), (b"content-length", str(length).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    if scope["method"] == "HEAD":
+        await send({"type": "http.response.body", "body": b""})
+    else:
+        await send({"type": "http.response.body", "body": rendered.gzip_body if use_gzip else rendered.identity})
+
+
 def _conditions(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None]:
-    """(If-None-Match, If-Modified-Since, Accept-Encoding): the first value of each,
-    in one pass over the request headers (this runs for every cache hit)."""
+    """(If-None-Match, If-Modified-Since, Accept-Encoding): the first value of each."""
     if_none_match = if_modified_since = accept_encoding = None
     for key, value in scope["headers"]:
         if key == b"if-none-match":
@@ -82,41 +167,12 @@ def _conditions(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None]
     return if_none_match, if_modified_since, accept_encoding
 
 
-def _is_fresh(
-    validators: Rendered | Validators, if_none_match: bytes | None, if_modified_since: bytes | None, now: float
-) -> bool:
+def is_not_modified(validators: Rendered | Validators, scope: Scope, now: float) -> bool:
+    """Would a request be answered 304 by these validators? (the rules of send_rendered)"""
+    if_none_match, if_modified_since, _ = _conditions(scope)
     if if_none_match is not None:
         return etag_matches(if_none_match, validators)
     return if_modified_since is not None and not_modified_since(if_modified_since, validators, now)
-
-
-def is_not_modified(validators: Rendered | Validators, scope: Scope, now: float) -> bool:
-    """Would a request be answered 304 by these validators?"""
-    if_none_match, if_modified_since, _ = _conditions(scope)
-    return _is_fresh(validators, if_none_match, if_modified_since, now)
-
-
-async def _send_not_modified(validators: Rendered | Validators, use_gzip: bool, send: Send) -> None:
-    etag = validators.gzip_etag if use_gzip else validators.etag
-    headers = [*validators.not_modified_headers, (b"etag", etag.encode())]
-    await send({"type": "http.response.start", "status": 304, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})
-
-
-async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float) -> None:
-    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding."""
-    if_none_match, if_modified_since, accept_encoding = _conditions(scope)
-    use_gzip = accept_encoding is not None and _accepts_gzip(accept_encoding)
-    if _is_fresh(rendered, if_none_match, if_modified_since, now):
-        await _send_not_modified(rendered, use_gzip, send)
-        return
-    length = len(rendered.gzip_body) if use_gzip else rendered.length
-    headers = [*(rendered.gzip_headers if use_gzip else rendered.headers), (b"content-length", str(length).encode())]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    if scope["method"] == "HEAD":
-        await send({"type": "http.response.body", "body": b""})
-    else:
-        await send({"type": "http.response.body", "body": rendered.gzip_body if use_gzip else rendered.identity})
 
 
 class NotModifiedResponse:
@@ -127,7 +183,11 @@ class NotModifiedResponse:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         _, _, accept_encoding = _conditions(scope)
-        await _send_not_modified(self.validators, accept_encoding is not None and _accepts_gzip(accept_encoding), send)
+        use_gzip = accept_encoding is not None and _accepts_gzip(accept_encoding)
+        etag = self.validators.gzip_etag if use_gzip else self.validators.etag
+        headers = [*self.validators.not_modified_headers, (b"etag", etag.encode())]
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
 
 
 class RenderedResponse:

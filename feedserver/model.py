@@ -37,6 +37,15 @@ class Category:
 
 
 @dataclass(frozen=True)
+class SectionRef:
+    """A section as every format shows it: its path (the slug), title and page."""
+
+    path: str
+    title: str
+    url: str  # the section's page (site.section_url)
+
+
+@dataclass(frozen=True)
 class FeedItem:
     guid: str  # one id for RSS guid, Atom id and JSON Feed id (tag: URI)
     url: str
@@ -52,6 +61,21 @@ class FeedItem:
     language: str
     source: str
     reading_time_minutes: int
+    # The article's section and its parents, the article's own first, then each
+    # parent up to the root (berita/tiongkok, berita).
+    section_trail: tuple[SectionRef, ...] = ()
+
+    @property
+    def section(self) -> SectionRef | None:
+        return self.section_trail[0] if self.section_trail else None
+
+
+@dataclass(frozen=True)
+class Link:
+    """A feed-level link of RFC 5005 (next, prev-archive, next-archive, current)."""
+
+    rel: str
+    href: str
 
 
 @dataclass(frozen=True)
@@ -71,3 +95,9 @@ class Feed:
     logo: str
     authors: tuple[Person, ...]
     items: tuple[FeedItem, ...]
+    history: tuple[Link, ...] = ()  # RFC 5005 links to the rest of the feed's history
+    archive: bool = False  # an archive document (fh:archive): a whole month that is over
+    complete: bool = False  # a complete feed (fh:complete): every live article of the scope is here
+    next_url: str = ""  # JSON Feed next_url: the next document of the history chain
+    subscription_url: str = ""  # the subscription document (JSON Feed feed_url); "" means self_url
+    hubs: tuple[str, ...] = ()  # WebSub hubs advertised beside self_url (W3C WebSub 4)

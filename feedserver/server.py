@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import signal
+import socket
+import tempfile
+from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
 import uvicorn
 
 from feedserver.config import Settings
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -29,11 +37,33 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def listen_problem(host: str, port: int) -> str | None:
+    """Why uvicorn could not listen on host:port (in use, not allowed), or None.
+
+    Asked before anything is built, so a busy port costs nothing and says so in
+    one line. Bound the way uvicorn binds (SO_REUSEADDR), then released: a port
+    held by another listener is refused even so.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}:{port}: {exc.strerror}"
+    family, kind, proto, _, address = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+            probe.listen()
+    except OSError as exc:
+        return f"cannot listen on {host}:{port}: {exc.strerror} (set server.port or --port)"
+    return None
+
+
 def _stopped(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def run_uvicorn(settings: Settings) -> int:
+def run_uvicorn(settings: Settings, factory: str = "feedserver.app:create_app") -> int:
     """Serve until stopped; a stop by SIGTERM or SIGINT exits 0.
 
     On either signal uvicorn stops accepting connections, lets the requests in
@@ -48,5 +78,24 @@ def run_uvicorn(settings: Settings) -> int:
     """
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _stopped)
-    uvicorn.run("feedserver.app:create_app", factory=True, **uvicorn_options(settings))
+    with metrics_directory(settings):
+        uvicorn.run(factory, factory=True, **uvicorn_options(settings))
     return 0
+
+
+@contextlib.contextmanager
+def metrics_directory(settings: Settings) -> Iterator[None]:
+    """With metrics on and several workers, a fresh PROMETHEUS_MULTIPROC_DIR for this
+    run (prometheus-client's multiprocess mode: each worker writes its values
+    there, a scrape adds them up), removed at the end. Set before any worker
+    imports prometheus-client, which reads it then. One already set is kept."""
+    if not settings["metrics.token"] or settings["server.workers"] < 2 or os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="feedserver-metrics-")
+    os.environ[MULTIPROC_ENV] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)

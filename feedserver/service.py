@@ -18,12 +18,14 @@ from collections.abc import Callable, Hashable
 from dataclasses import replace
 
 from feedserver.archive import load_archive
-from feedserver.body import Body
+from feedserver.body import Body, Gone
 from feedserver.cache import DocumentCache, Rendered, Validators
 from feedserver.config import Settings
 from feedserver.db import DatabaseUnavailable, ReadPool
 from feedserver.documents import Document
+from feedserver.events import ChangeListener, ChangeReport, DocumentChange
 from feedserver.feeds import ItemCache
+from feedserver.history import load_history
 from feedserver.state import ScopeId, SiteState, StateChange, load_site_state, update_site_state
 
 logger = logging.getLogger("feedserver")
@@ -61,14 +63,18 @@ class FeedService:
         self.items = ItemCache()
         self._state: SiteState | None = None
         self.problem: str | None = None  # why the database cannot be served now, if it cannot
+        self.database_errors = 0  # checks that found it unavailable (read by the metrics)
         # A cached version may be older than the state (a re-render failed):
         # the change check reloads and re-renders even with no new write.
         self.stale = False
         self._replaced = False  # the file was replaced: no cached signature can be trusted
         self._freezes = 0
+        self._reported: SiteState | None = None  # the state listeners last heard of
+        self.listeners: list[ChangeListener] = []  # told of every applied change (feedserver.events)
 
     def set_problem(self, reason: str) -> None:
         """Record that the database is unavailable; logged once per distinct reason."""
+        self.database_errors += 1
         if reason != self.problem:
             logger.error("database unavailable: %s (serving cached copies; retrying)", reason)
         self.problem = reason
@@ -88,7 +94,7 @@ class FeedService:
 
     async def open(self) -> None:
         await self.pool.open()
-        self._state = await self.load_state(self.now())
+        self._state = self._reported = await self.load_state(self.now())
 
     async def load_state(self, now: int) -> SiteState:
         """Read the whole site state at `now`; see next_state."""
@@ -105,7 +111,18 @@ class FeedService:
         else:
             state, change = await update_site_state(self.pool, current, now)
         archive = await load_archive(self.pool, self.settings, now, current.archive if current else None)
-        return replace(state, archive=archive), change
+        history = await load_history(self.pool, archive.calendar, now, current.history if current else None)
+        if (
+            current is not None
+            and current.history is not None
+            and (
+                (current.history.current_month, current.history.first_month)
+                != (history.current_month, history.first_month)
+            )
+        ):
+            # A month is over, or the oldest article moved: every feed's links move.
+            change = replace(change, everything=True)
+        return replace(state, archive=archive, history=history), change
 
     async def refresh(self, now: int) -> int:
         """Bring the state up to date and re-render what changed (the change check)."""
@@ -159,7 +176,12 @@ class FeedService:
     async def serve(self, document: Document) -> Rendered:
         """The current version of `document`, rendered at most once per version."""
         self.documents.setdefault(document.key, document)
-        rendered = await self.cache.get_or_render(document.key, lambda: self._render(document))
+        try:
+            rendered = await self.cache.get_or_render(document.key, lambda: self._render(document))
+        except BaseException:
+            if document.key not in self.cache.entries:
+                self.documents.pop(document.key, None)  # a page that does not exist leaves nothing behind
+            raise
         # A change check that ran while this version was being written and
         # compressed found no entry to refresh, and the version it stored is
         # already stale: bring it up to date now, or it would stay until the
@@ -167,6 +189,10 @@ class FeedService:
         while document.exists(self.state) and rendered.signature != document.signature(self.state):
             try:
                 rendered = await self._rerender(document)
+            except Gone:
+                self.cache.discard(document.key)
+                self.documents.pop(document.key, None)
+                raise
             except DatabaseUnavailable:
                 self.stale = True  # the next change check brings it up to date
                 break  # the version in hand is still the best there is
@@ -232,6 +258,7 @@ class FeedService:
         self._state = state
         replaced, self._replaced = self._replaced, False
         stale = []
+        changes: list[DocumentChange] = []
         for key in self._affected(change or StateChange(frozenset(), everything=True)):
             entry = self.cache.entries.get(key)
             document = self.documents.get(key)
@@ -240,18 +267,37 @@ class FeedService:
             if document is None or not document.exists(state):
                 self.cache.discard(key)
                 self.documents.pop(key, None)
+                changes.append(DocumentChange(key, entry, None))
             elif replaced or document.signature(state) != entry.signature:
                 if key in self.cache.wanted:
-                    stale.append(document)
+                    stale.append((document, entry))
                 else:
                     # Not asked for since its last re-render (a feed nobody polls
                     # now): rendered again when it is, not ahead of time.
                     self.cache.retire(key)
         if stale:
-            results = await asyncio.gather(*(self._rerender_in_background(d) for d in stale), return_exceptions=True)
-            for result in results:
-                if isinstance(result, BaseException):
+            results = await asyncio.gather(*(self._rerender_in_background(d) for d, _ in stale), return_exceptions=True)
+            for (document, entry), result in zip(stale, results, strict=True):
+                if isinstance(result, Gone):  # no longer exists (a feed's month back in its paging)
+                    self.cache.discard(document.key)
+                    self.documents.pop(document.key, None)
+                    changes.append(DocumentChange(document.key, entry, None))
+                elif isinstance(result, BaseException):
                     self._replaced = self._replaced or replaced
                     self.stale = True  # the retry looks at every cached document again
                     raise result  # the watcher retries; entries that failed keep their old version
+                elif result.etag != entry.etag:
+                    changes.append(DocumentChange(document.key, entry, result))
+        # Reported against the last state reported: a check that failed half way
+        # (a render met a lock) is reported whole by the retry that succeeds.
+        if self._reported is not None:
+            await self._report(ChangeReport(self._reported, state, tuple(changes)))
+        self._reported = state
         return len(stale)
+
+    async def _report(self, report: ChangeReport) -> None:
+        for listener in self.listeners:
+            try:
+                await listener(report)
+            except Exception:  # a listener's fault must not stop the change check
+                logger.exception("change listener failed")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from feedserver.archive import ArchiveState
 from feedserver.db import ReadPool
+from feedserver.history import HistoryState
 from feedserver.queries import (
     TermRow,
     due_scopes,
@@ -140,6 +141,7 @@ class SiteState:
     sections: dict[str, SectionState]
     next_publish_at: int | None  # earliest scheduled article still in the future
     archive: ArchiveState | None = None  # what the sitemaps show (feedserver.archive); None until loaded
+    history: HistoryState | None = None  # the feeds' month stamps (feedserver.history); None until loaded
     tags: Terms = field(default_factory=Terms)
     authors: Terms = field(default_factory=Terms)
     stamp_version: int = 0  # the newest scope stamp read
@@ -149,8 +151,13 @@ class SiteState:
     @property
     def next_change_at(self) -> int | None:
         """The next moment the site changes with no write: a scheduled article comes
-        due, or an article leaves the news sitemap's window."""
-        moments = [self.next_publish_at, self.archive.news.expires_at if self.archive else None]
+        due, an article leaves the news sitemap's window, or a month is over (a
+        feed's archive boundary moves)."""
+        moments = [
+            self.next_publish_at,
+            self.archive.news.expires_at if self.archive else None,
+            self.history.rollover_at if self.history else None,
+        ]
         return min((m for m in moments if m is not None), default=None)
 
     def terms(self, kind: str) -> Terms:
@@ -235,6 +242,11 @@ async def update_site_state(pool: ReadPool, previous: SiteState, now: int) -> tu
             if old is not None and (new is None or new.last_modified < old.last_modified):
                 grows = False
             scopes.update(("section", path) for path in ancestors(slug))
+            if old is None or new is None or old.title != new.title:
+                # Items name their section's parents too (feeds.section_trail): a
+                # renamed, added or removed section changes the feeds below it.
+                prefix = slug + "/"
+                scopes.update(("section", path) for path in sections if path.startswith(prefix))
         scopes.add(SITE)
         site_version += 1
         site_last_modified = (
