@@ -242,6 +242,22 @@ async def test_a_section_rename_reaches_the_tag_feeds_of_its_articles(site: Path
         assert "Ekonomi 经济" in after.text and after.headers["etag"] != before.headers["etag"]
 
 
+@pytest.mark.anyio
+async def test_a_parent_section_rename_reaches_the_tag_feeds_below_it(site: Path, clock: FakeClock) -> None:
+    """Items name their section's parents too: renaming `berita` changes the feeds of
+    the tags of articles in `berita/tiongkok`, and no other tag's."""
+    async with serve(make_settings(site), clock) as (client, app):
+        before = {p: await client.get(p) for p in ("/tag/beijing/feed.rss", "/tag/xi-jinping/feed.rss")}
+        with cms_connection(site, clock) as conn:
+            conn.execute("UPDATE sections SET title = 'Berita Utama 要闻' WHERE slug = 'berita'")
+        assert await app.state.watcher.check() is True
+        after = await client.get("/tag/beijing/feed.rss")
+        assert "Berita Utama 要闻" in after.text
+        assert after.headers["etag"] != before["/tag/beijing/feed.rss"].headers["etag"]
+        other = await client.get("/tag/xi-jinping/feed.rss")  # its article is in `ekonomi`
+        assert other.headers["etag"] == before["/tag/xi-jinping/feed.rss"].headers["etag"]
+
+
 # --- import -------------------------------------------------------------------------------
 
 
