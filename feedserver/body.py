@@ -26,6 +26,8 @@ class Body:
     media_type: str
     max_age: int | None = None  # how long caches may keep it, when longer than the default (feed archives)
     links: str = ""  # an HTTP Link header value (RFC 8288), e.g. WebSub's rel=hub and rel=self
+    # Headers for shared caches (feedserver.origin.headers), sent on 200 and 304 alike.
+    headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 class Gone(LookupError):

@@ -129,8 +129,8 @@ def make_rendered(
         stream.write(whole() if callable(whole) else whole)
         encoded = stream.finish()
     digest, compressed, length = encoded.digest, encoded.gzip_body, encoded.length
-    if body.max_age is not None:
-        cache_control = re.sub(r"\bmax-age=[0-9]+", f"max-age={body.max_age}", cache_control)
+    if body.max_age is not None:  # for readers and shared caches alike
+        cache_control = re.sub(r"\b(max-age|s-maxage)=[0-9]+", rf"\g<1>={body.max_age}", cache_control)
     etag = f'"{digest}"'
     gzip_etag = f'"{digest}-gz"'
     common = [
@@ -139,6 +139,7 @@ def make_rendered(
         (b"cache-control", cache_control.encode()),
         (b"vary", b"Accept-Encoding"),
         (b"x-content-type-options", b"nosniff"),
+        *body.headers,
     ]
     if body.links:
         common.append((b"link", body.links.encode()))
@@ -151,7 +152,7 @@ def make_rendered(
         signature=signature,
         headers=[*common, (b"etag", etag.encode())],
         gzip_headers=[*common, (b"etag", gzip_etag.encode()), (b"content-encoding", b"gzip")],
-        not_modified_headers=[(b"cache-control", cache_control.encode()), (b"vary", b"Accept-Encoding")],
+        not_modified_headers=[(b"cache-control", cache_control.encode()), (b"vary", b"Accept-Encoding"), *body.headers],
         length=length,
     )
 

@@ -20,6 +20,7 @@ from feedserver.history import ARCHIVE, Page, listing
 from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
+from feedserver.origin.keys import SITE, section_key
 from feedserver.queries import ArticleKey, articles_by_pk, newest_article_keys, term_article_keys
 from feedserver.state import ScopeId, SiteState
 from feedserver.xmlfeeds import render_atom, render_rss
@@ -49,6 +50,9 @@ class Document(Protocol):
     def exists(self, state: SiteState) -> bool: ...
 
     def signature(self, state: SiteState) -> Hashable: ...
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        """What the document depends on (feedserver.origin.keys): its Surrogate-Key header."""
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body: ...
 
@@ -105,6 +109,13 @@ class FeedDocument:
 
     def depends_on(self, state: SiteState) -> tuple[ScopeId, ...]:
         return self.scope.depends_on(state)
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        if self.scope.kind == "site":
+            return (SITE,)
+        if self.scope.kind == "section":
+            return (section_key(self.scope.key),)
+        return (f"{self.scope.kind}/{self.scope.key}",)  # tag/{slug}, author/{slug}
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         archive = self.page is not None and self.page.kind == ARCHIVE
@@ -176,6 +187,9 @@ class HomeDocument:
             tuple(sorted((s.slug, s.title, s.description) for s in state.sections.values())),
             FeedScope.site().last_modified(state),
         )
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        return (SITE,)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         return Body(render_home(settings, state), FeedScope.site().last_modified(state), "text/html; charset=utf-8")

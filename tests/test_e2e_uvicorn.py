@@ -112,7 +112,6 @@ def test_feeds_stay_valid_while_the_cms_writes(server: RunningServer, db_path: P
     problems = [p for r in readers for p in r.problems]
     assert not problems, "\n".join(problems[:20]) + "\n" + server.output()
     assert all(r.counts[200] > 0 for r in readers)
-    assert sum(r.counts[304] for r in readers) > 0  # the conditional GETs were answered as such
 
     # The last article written shows within the configured delay after the writer stops.
     last, deleted = result["last"], set(result["deleted"])
@@ -132,6 +131,15 @@ def test_feeds_stay_valid_while_the_cms_writes(server: RunningServer, db_path: P
     assert ids[0] == last
     assert not deleted & set(ids), deleted & set(ids)
     assert not reader.problems, reader.problems
+
+    # The conditional GETs are answered as such: how many hit an unchanged version
+    # while the writer ran depends on timing, so each path is revalidated once
+    # more now that it is quiet, with the validator just received.
+    with httpx.Client(base_url=server.url, timeout=5) as client:
+        for path in PATHS:
+            current = client.get(path)
+            again = client.get(path, headers={"If-None-Match": current.headers["etag"]})
+            assert again.status_code == 304, path
 
     # Malformed targets, sent verbatim to the real server: 4xx, never 5xx.
     for target in ("/section/../../etc/passwd", "/section/%ff%00/feed.rss", "/section/BERITA/feed.rss", "//feed.rss"):
