@@ -338,7 +338,8 @@ def test_changed_feeds_equals_comparing_every_feed() -> None:
         every = [
             scope.section
             for scope in scopes(new)
-            if FeedScope(scope.section).signature(old) != FeedScope(scope.section).signature(new)
+            if FeedScope.site_or_section(scope.section).signature(old)
+            != FeedScope.site_or_section(scope.section).signature(new)
         ]
         assert sorted({d.scope.section or "" for d in changed_feeds(report)}) == sorted(s or "" for s in every), (
             old,

@@ -21,7 +21,7 @@ def _ancestors(slug: str) -> list[str]:
 def scopes(state: SiteState) -> list[FeedScope]:
     """The site and every section, including parents only implied by a path."""
     slugs = {ancestor for slug in state.sections for ancestor in _ancestors(slug)}
-    return [FeedScope(None), *(FeedScope(slug) for slug in sorted(slugs))]
+    return [FeedScope.site(), *(FeedScope.of_section(slug) for slug in sorted(slugs))]
 
 
 def _candidates(report: ChangeReport) -> set[str | None]:
@@ -41,7 +41,7 @@ def _candidates(report: ChangeReport) -> set[str | None]:
                 for scope in scopes(state)
                 if scope.section is not None and not touched.isdisjoint(_ancestors(scope.section))
             )
-    site = FeedScope(None)
+    site = FeedScope.site()
     if site.last_modified(report.old) != site.last_modified(report.new):
         for state in (report.old, report.new):
             live = {a for s in state.sections.values() if s.newest_published is not None for a in _ancestors(s.slug)}
@@ -57,7 +57,7 @@ def changed_feeds(report: ChangeReport, items: ItemCache | None = None) -> list[
     existing = {scope.section for scope in scopes(report.new)}
     changed: list[FeedDocument] = []
     for section in sorted(_candidates(report), key=lambda s: "" if s is None else s):
-        scope = FeedScope(section)
+        scope = FeedScope.site_or_section(section)
         if section in existing and scope.signature(report.old) != scope.signature(report.new):
             changed.extend(FeedDocument(scope, fmt, items) for fmt in EXTENSIONS)
     return changed
@@ -78,9 +78,9 @@ def topic_document(settings: Settings, state: SiteState, topic: str, items: Item
     document = None
     for fmt, name in EXTENSIONS.items():
         if path == "/" + name:
-            document = FeedDocument(FeedScope(None), fmt, items)
+            document = FeedDocument(FeedScope.site(), fmt, items)
     if path.startswith("/section/") and (match := SECTION_PATH.match(path.removeprefix("/section/"))):
-        document = FeedDocument(FeedScope(match["slug"]), match["fmt"], items)
+        document = FeedDocument(FeedScope.of_section(match["slug"]), match["fmt"], items)
     if document is None or not document.exists(state):
         return None
     return document
