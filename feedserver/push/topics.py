@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from feedserver.config import Settings
 from feedserver.documents import FeedDocument
 from feedserver.events import ChangeReport
 from feedserver.feeds import EXTENSIONS, FeedScope, ItemCache
-from feedserver.routes import SECTION_PATH
+from feedserver.routes import SECTION_PATH, TERM_SLUG
 from feedserver.state import SiteState
+
+TERM_PATH = re.compile(r"^/(?P<kind>tag|author)/(?P<slug>[^/]+)/(?P<name>[^/]+)$")
 
 
 def _ancestors(slug: str) -> list[str]:
@@ -60,6 +63,15 @@ def changed_feeds(report: ChangeReport, items: ItemCache | None = None) -> list[
         scope = FeedScope.site_or_section(section)
         if section in existing and scope.signature(report.old) != scope.signature(report.new):
             changed.extend(FeedDocument(scope, fmt, items) for fmt in EXTENSIONS)
+    for kind in ("tag", "author"):
+        old, new = report.old.terms(kind), report.new.terms(kind)
+        if old is new:
+            continue  # no write touched one (update_site_state keeps the object)
+        for slug in sorted(new.by_slug):
+            if old.by_slug.get(slug) != new.by_slug[slug]:
+                term = FeedScope(kind, slug)
+                if term.exists(report.new) and term.signature(report.old) != term.signature(report.new):
+                    changed.extend(FeedDocument(term, fmt, items) for fmt in EXTENSIONS)
     return changed
 
 
@@ -81,6 +93,10 @@ def topic_document(settings: Settings, state: SiteState, topic: str, items: Item
             document = FeedDocument(FeedScope.site(), fmt, items)
     if path.startswith("/section/") and (match := SECTION_PATH.match(path.removeprefix("/section/"))):
         document = FeedDocument(FeedScope.of_section(match["slug"]), match["fmt"], items)
+    if (term := TERM_PATH.match(path)) and TERM_SLUG.match(term["slug"]):
+        for fmt, name in EXTENSIONS.items():
+            if term["name"] == name:
+                document = FeedDocument(FeedScope(term["kind"], term["slug"]), fmt, items)
     if document is None or not document.exists(state):
         return None
     return document
