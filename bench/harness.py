@@ -296,11 +296,17 @@ def run_wrk(
     connections: int,
     headers: Sequence[str] = (),
     server_pid: int | None = None,
+    script: tuple[Path, Path] | None = None,
 ) -> WrkResult:
+    """wrk against `url`; with `script`, a Lua script and the file it reads (the paths to request)."""
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
     for header in headers:
         argv += ["-H", header]
+    if script is not None:
+        argv += ["-s", str(script[0])]
     argv.append(url)
+    if script is not None:
+        argv += ["--", str(script[1])]
     server_before = tree_cpu_seconds(server_pid) if server_pid else 0.0
     busy_before = machine_busy_seconds()
     with tempfile.TemporaryFile() as out:

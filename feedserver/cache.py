@@ -4,6 +4,14 @@ A cached entry is current by construction: the change check (changes.py)
 re-renders the entries a change affects, so serving a hit needs no database
 I/O and no comparison. A miss renders once however many requests wait for it
 (single flight), and each version is compressed once, when it is stored.
+
+Memory: a version keeps only its gzip copy unless it is no longer than
+`identity_max_bytes` (0 by default: feed readers ask for gzip; the rare
+client that does not gets it decompressed), and one byte budget bounds all
+versions together. Past it the least recently used are dropped, large ones
+first; a dropped version leaves its validators behind (a few hundred bytes),
+so a conditional request for it, if it has not changed, is still answered 304
+without rendering it (feedserver.service.FeedService.unchanged).
 """
 
 from __future__ import annotations
@@ -150,6 +158,34 @@ def make_rendered(
 
 
 Renderer = Callable[[], Awaitable[tuple[Body, Hashable]]]
+# Dropped first when the budget is exceeded: sitemap children of up to 50,000
+# URLs (about 1 MB compressed), fetched by crawlers a few times a day, so a
+# crawler walking the archive does not push out the feeds readers poll. A
+# feed of 50 full articles is 10-30 KB compressed.
+LARGE_DOCUMENT_BYTES = 256 * 1024
+# Validators of dropped versions kept (each a few hundred bytes).
+MAX_VALIDATORS = 65536
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a conditional request is judged by, kept when a version is dropped."""
+
+    etag: str
+    gzip_etag: str
+    last_modified: int
+    signature: Hashable
+    not_modified_headers: list[tuple[bytes, bytes]]
+
+    @classmethod
+    def of(cls, rendered: Rendered) -> Validators:
+        return cls(
+            rendered.etag,
+            rendered.gzip_etag,
+            rendered.last_modified,
+            rendered.signature,
+            rendered.not_modified_headers,
+        )
 
 
 class Discarded(Gone):
@@ -158,13 +194,13 @@ class Discarded(Gone):
 
 
 class DocumentCache:
-    """Rendered documents by URL path, least recently rendered dropped first.
+    """Rendered documents by URL path, least recently used first.
 
-    Two bounds: `max_entries` for all, and `max_bytes` for the large documents
-    that keep only their gzip copy (sitemap children of up to 50,000 URLs,
-    fetched by crawlers a few times a day). Only large documents are dropped for
-    the byte budget, so a crawler walking the archive never evicts the feeds that
-    readers poll every few minutes. The newest entry is kept even if larger.
+    Two bounds: `max_bytes` for the memory all versions hold, and `max_entries`
+    for their number. Past either the least recently used are dropped, large
+    documents (over `large_bytes`) before the others, so a crawler walking the
+    sitemap archive does not evict the feeds that readers poll every few
+    minutes. The newest entry is kept even if larger.
     """
 
     def __init__(
@@ -174,13 +210,23 @@ class DocumentCache:
         gzip_level: int,
         max_bytes: int | None = None,
         identity_max_bytes: int | None = None,
+        large_bytes: int = LARGE_DOCUMENT_BYTES,
+        max_validators: int = MAX_VALIDATORS,
     ) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.identity_max_bytes = identity_max_bytes
+        self.large_bytes = large_bytes
+        self.max_validators = max_validators
         self.cache_control = cache_control
         self.gzip_level = gzip_level
-        self.entries: OrderedDict[str, Rendered] = OrderedDict()
+        self.entries: OrderedDict[str, Rendered] = OrderedDict()  # least recently used first
+        self._large: OrderedDict[str, None] = OrderedDict()  # the large ones among them, in the same order
+        self.evicted: OrderedDict[str, Validators] = OrderedDict()  # validators of dropped versions
+        # Keys asked for since their last background render: those worth
+        # re-rendering ahead of the next request when they change.
+        self.wanted: set[str] = set()
+        self._held = 0
         self._inflight: dict[str, asyncio.Task[Rendered]] = {}
         self.renders = 0  # counted for tests: a hit renders nothing
         self.compressions = 0
@@ -190,16 +236,65 @@ class DocumentCache:
         self.render_times: list[float] = []  # seconds per render, drained by the metrics; bounded
 
     def get(self, key: str) -> Rendered | None:
+        """The cached version (marked as just used), or None."""
         entry = self.entries.get(key)
         if entry is not None:
             self.hits += 1
+            self.entries.move_to_end(key)
+            if key in self._large:
+                self._large.move_to_end(key)
+            self.wanted.add(key)
         return entry
 
     def discard(self, key: str) -> None:
-        self.entries.pop(key, None)
+        """Forget `key` altogether (the document no longer exists)."""
+        entry = self.entries.pop(key, None)
+        if entry is not None:
+            self._held -= entry.size
+            self._large.pop(key, None)
+        self.evicted.pop(key, None)
+        self.wanted.discard(key)
+
+    def retire(self, key: str) -> None:
+        """Drop the cached version of `key`, keeping its validators (it changed, and
+        nobody asked for it lately: the next request renders it)."""
+        if key in self.entries:
+            self._drop(key)
+
+    def _store(self, key: str, entry: Rendered) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self._held -= old.size
+            self._large.pop(key, None)
+        self.entries[key] = entry
+        self._held += entry.size
+        if entry.size > self.large_bytes:
+            self._large[key] = None
+        self.evicted.pop(key, None)
+        self._evict(keep=key)
+
+    def _drop(self, key: str) -> None:
+        entry = self.entries.pop(key)
+        self._held -= entry.size
+        self._large.pop(key, None)
+        self.wanted.discard(key)
+        self.evictions += 1
+        self.evicted[key] = Validators.of(entry)
+        while len(self.evicted) > self.max_validators:
+            self.evicted.popitem(last=False)
+
+    def _over(self) -> bool:
+        return len(self.entries) > self.max_entries or (self.max_bytes is not None and self._held > self.max_bytes)
+
+    def _evict(self, keep: str) -> None:
+        """Drop the least recently used until within both bounds, large ones first."""
+        for order in (self._large, self.entries):
+            while self._over() and len(order) > (1 if keep in order else 0):
+                self._drop(next(iter(order)))  # never `keep`: it was stored last
 
     async def get_or_render(self, key: str, render: Renderer, keep: Callable[[], bool] | None = None) -> Rendered:
         """The cached version, or one render shared by every concurrent caller."""
+        self.wanted.add(key)
         entry = self.entries.get(key)
         if entry is not None:
             return entry
@@ -238,20 +333,9 @@ class DocumentCache:
         if len(self.render_times) < 10_000:
             self.render_times.append(time.perf_counter() - started)
         if keep is not None and not keep():
-            self.entries.pop(key, None)
+            self.discard(key)
             raise Discarded(key)
-        self.entries[key] = entry
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.max_entries:
-            self.entries.popitem(last=False)
-            self.evictions += 1
-        if self.max_bytes is not None and entry.body is None:
-            held = self.large_bytes
-            for old_key in [k for k, e in self.entries.items() if e.body is None and k != key]:
-                if held <= self.max_bytes:
-                    break
-                held -= self.entries.pop(old_key).size
-                self.evictions += 1
+        self._store(key, entry)
         return entry
 
     async def _encode_chunks(self, chunks: AsyncIterator[bytes]) -> Encoded:
@@ -284,10 +368,10 @@ class DocumentCache:
 
     @property
     def bytes(self) -> int:
-        """Memory the cached versions hold."""
-        return sum(entry.size for entry in self.entries.values())
+        """Memory the cached versions hold: what `max_bytes` bounds."""
+        return self._held
 
     @property
-    def large_bytes(self) -> int:
-        """Memory held by the large (gzip-only) documents: what `max_bytes` bounds."""
-        return sum(entry.size for entry in self.entries.values() if entry.body is None)
+    def large_held(self) -> int:
+        """Memory held by the large documents among them."""
+        return sum(self.entries[key].size for key in self._large)

@@ -102,6 +102,7 @@ class ChangeWatcher:
                 await self.check()
             except Exception:  # never let the loop die; the next tick tries again
                 logger.exception("change check failed")
+            self.service.freeze_long_lived()
 
     async def probe(self) -> bool:
         """True when the database moved since the last check.
@@ -210,9 +211,7 @@ class ChangeWatcher:
             return False
         self._pending = True
         await service.pool.check_schema()
-        state = await service.load_state(now)
-        service.stale = False  # cleared before: a render that fails during apply sets it again
-        await service.apply_state(state)
+        await service.refresh(now)
         self._pending = False
         self.reloads += 1
         return True

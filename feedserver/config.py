@@ -396,20 +396,24 @@ SETTINGS: tuple[Setting, ...] = (
         _nonempty,
     ),
     Setting(
-        "cache.max_entries", 2000, "How many rendered documents the in-memory cache keeps.", _int_between(10, 1_000_000)
+        "cache.max_entries",
+        100_000,
+        "Most documents the in-memory cache keeps, however small; cache.max_bytes is the bound to size.",
+        _int_between(10, 1_000_000),
     ),
     Setting("cache.gzip_level", 6, "gzip level for the compressed copy made once per version.", _int_between(1, 9)),
     Setting(
         "cache.max_bytes",
-        8 * 1024 * 1024,
-        "Memory budget for large documents (over cache.identity_max_bytes: sitemap children); least recently "
-        "rendered dropped first. Feeds are bounded by cache.max_entries only, so crawlers never evict them.",
+        64 * 1024 * 1024,
+        "Memory budget for every cached document together; past it the least recently used are dropped, large "
+        "ones (sitemap children) first. A feed costs about its gzip size (README, Caching and HTTP).",
         _int_between(1024 * 1024, 1 << 40),
     ),
     Setting(
         "cache.identity_max_bytes",
-        1024 * 1024,
-        "Documents larger than this keep only their gzip copy; a request without gzip gets it decompressed.",
+        0,
+        "Documents up to this size also keep an uncompressed copy (0: none do); the others keep only their gzip "
+        "copy, decompressed for a request without gzip.",
         _int_between(0, 1 << 40),
     ),
     Setting(

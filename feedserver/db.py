@@ -22,16 +22,16 @@ import aiosqlite
 from feedserver.listing import sitemap_url_length
 from feedserver.rejects import RejectedRows
 
-SCHEMA_VERSION = 2
-# The oldest version the server still reads (until init-db migrates it): a
-# version-1 database lacks what version 2 added (sections.implied, the
-# triggers that refuse bad rows), and the server reads it as if every section
-# were declared explicitly (see the README's database contract).
-OLDEST_READABLE_VERSION = 1
+SCHEMA_VERSION = 3
+# The oldest version the server reads: the tag and author feeds and the
+# targeted change check need what version 3 added (slug columns, the
+# scope_stamps table and its triggers), so an older file is refused with one
+# line naming init-db (see the README's database contract).
+OLDEST_READABLE_VERSION = 3
 # Forward migrations: MIGRATIONS[n] takes a database from version n to n + 1.
 # Each does what `CREATE ... IF NOT EXISTS` cannot (new columns, triggers whose
-# body changed); init-db then runs schema.sql, which adds the new triggers and
-# indexes, all in the same transaction.
+# body changed, backfills); init-db then runs schema.sql, which adds the new
+# tables, triggers and indexes, all in the same transaction.
 MIGRATIONS: dict[int, str] = {
     # Version 2: sections an article only implies are marked (and shown once
     # live); a declaration moves no date; INSERT OR REPLACE stamps the row it
@@ -40,6 +40,22 @@ MIGRATIONS: dict[int, str] = {
 ALTER TABLE sections ADD COLUMN implied INTEGER NOT NULL DEFAULT 0;
 DROP TRIGGER IF EXISTS articles_declare_section;
 DROP TRIGGER IF EXISTS articles_declare_section_on_publish;
+""",
+    # Version 3: tag and author slugs, and the feed change stamps (schema.sql).
+    2: """
+ALTER TABLE tags ADD COLUMN slug TEXT;
+ALTER TABLE tags ADD COLUMN slug_source TEXT;
+ALTER TABLE authors ADD COLUMN slug TEXT;
+ALTER TABLE authors ADD COLUMN slug_source TEXT;
+-- Freeze what the existing rows' slugs derive from. Without their update
+-- triggers for the backfill (schema.sql creates them again), which would take
+-- it for a rename of every tag and author and move every feed's date.
+DROP TRIGGER IF EXISTS tags_update;
+DROP TRIGGER IF EXISTS authors_update;
+-- An INSERT OR REPLACE stamps the replaced row's tags and authors too.
+DROP TRIGGER IF EXISTS articles_replaced;
+UPDATE tags SET slug_source = name;
+UPDATE authors SET slug_source = name;
 """,
 }
 
@@ -80,15 +96,13 @@ def init_db(path: Path) -> int:
             raise DatabaseUnavailable(
                 f"{path} has schema version {version}; this feedserver knows up to {SCHEMA_VERSION}: upgrade it"
             )
-        if version < SCHEMA_VERSION:
-            steps = "".join(MIGRATIONS[step] for step in range(version, SCHEMA_VERSION)) if version else ""
-            conn.executescript(
-                f"BEGIN IMMEDIATE;\n{steps}\n{schema_sql()}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
-            )
-        else:
-            # Tables, indexes and triggers added within a version (feed_hours) are
-            # created if missing: every statement of the schema is IF NOT EXISTS.
-            conn.executescript(f"BEGIN IMMEDIATE;\n{schema_sql()}\nCOMMIT;")
+        # The migrations, then the schema: every statement of it is IF NOT
+        # EXISTS, so tables, indexes and triggers added within a version
+        # (feed_hours) are created where missing too. One transaction.
+        steps = "\n".join(MIGRATIONS[n] for n in range(version, SCHEMA_VERSION)) if version else ""
+        conn.executescript(
+            f"BEGIN IMMEDIATE;\n{steps}\n{schema_sql()}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
+        )
         return SCHEMA_VERSION
     finally:
         conn.close()
@@ -206,7 +220,7 @@ class ReadPool:
         self._idle: asyncio.Queue[_Reader] = asyncio.Queue()
         self._slots = asyncio.Semaphore(size)  # connections open at once without `hold`
         self._all: list[_Reader] = []
-        self.schema_version = SCHEMA_VERSION  # read by check_schema: the queries adapt to an older one
+        self.schema_version = SCHEMA_VERSION  # read by check_schema (schema_problem refuses an older one)
         self.queries = 0  # counted so tests can prove a warm request does no database I/O
 
     async def open(self) -> None:

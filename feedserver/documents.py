@@ -21,8 +21,8 @@ from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
 from feedserver.origin.keys import SITE, section_key
-from feedserver.queries import ArticleKey, articles_by_pk, newest_article_keys
-from feedserver.state import SiteState
+from feedserver.queries import ArticleKey, articles_by_pk, newest_article_keys, term_article_keys
+from feedserver.state import ScopeId, SiteState
 from feedserver.text import is_blank
 from feedserver.xmlfeeds import render_atom, render_rss
 
@@ -35,6 +35,15 @@ WRITERS: dict[str, Callable[[Feed], bytes]] = {"rss": render_rss, "atom": render
 
 
 class Document(Protocol):
+    """What the service serves and caches.
+
+    A document may also have `depends_on(state) -> tuple[ScopeId, ...]`: the
+    feed scopes whose change may change it (feedserver.state). The change check
+    then looks at it only when one of them changed; a document without it is
+    looked at after every change (it may depend on anything: the front page, a
+    sitemap).
+    """
+
     @property
     def key(self) -> str:
         """The URL path the document is served at (its cache key)."""
@@ -66,13 +75,10 @@ class FeedDocument:
         return f"{scope_prefix(self.scope)}{self.page.path}/{self.scope.feed_path(self.fmt).rsplit('/', 1)[1]}"
 
     def exists(self, state: SiteState) -> bool:
-        """The site, a section, or the parent path of one (the parent follows from the path);
-        a history page of one at most from now, an archive of a month that is over."""
-        section = self.scope.section
-        if section is not None and section not in state.sections:
-            prefix = section + "/"
-            if not any(slug.startswith(prefix) for slug in state.sections):
-                return False
+        """The scope (FeedScope.exists); a history page of it at most from now, an
+        archive of a month that is over."""
+        if not self.scope.exists(state):
+            return False
         if self.page is None:
             return True
         history = state.history
@@ -93,15 +99,24 @@ class FeedDocument:
         # the start of the chain (its links); writes to other months leave it be.
         slugs = self.scope.section_slugs(state)
         sections = state.sections.values() if slugs is None else [state.sections[s] for s in slugs]
+        term = self.scope.term(state)
         return (
+            (term.name, term.url) if term is not None else None,  # a tag's or author's feed is titled by it
             tuple(sorted((s.slug, s.title, s.description) for s in sections)),
             self.scope.parent_titles(state),  # items name their sections' parents too
             history.month_stamp(self.page.value),
             history.first_month,
         )
 
+    def depends_on(self, state: SiteState) -> tuple[ScopeId, ...]:
+        return self.scope.depends_on(state)
+
     def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
-        return (SITE,) if self.scope.section is None else (section_key(self.scope.section),)
+        if self.scope.kind == "site":
+            return (SITE,)
+        if self.scope.kind == "section":
+            return (section_key(self.scope.key),)
+        return (f"{self.scope.kind}/{self.scope.key}",)  # tag/{slug}, author/{slug}
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         archive = self.page is not None and self.page.kind == ARCHIVE
@@ -110,8 +125,12 @@ class FeedDocument:
         items = self.items if self.items is not None and not archive else ItemCache()
         assert state.archive is not None and state.history is not None
         slugs = self.scope.section_slugs(state)
+        term = self.scope.term(state)
+        kind = self.scope.kind
 
         def keys_of(limit: int, before: int | None, since: int | None) -> Awaitable[list[ArticleKey]]:
+            if term is not None:
+                return term_article_keys(pool, kind, term.pk, state.now, limit, before=before, since=since)
             return newest_article_keys(pool, slugs, state.now, limit, before=before, since=since)
 
         found = await listing(
@@ -174,11 +193,11 @@ class HomeDocument:
     def signature(self, state: SiteState) -> Hashable:
         return (
             tuple(sorted((s.slug, s.title, s.description) for s in state.sections.values())),
-            FeedScope(None).last_modified(state),
+            FeedScope.site().last_modified(state),
         )
 
     def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
         return (SITE,)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
-        return Body(render_home(settings, state), FeedScope(None).last_modified(state), "text/html; charset=utf-8")
+        return Body(render_home(settings, state), FeedScope.site().last_modified(state), "text/html; charset=utf-8")

@@ -25,7 +25,7 @@ def _feed_links(scope: FeedScope, base: str) -> str:
 def render_home(settings: Settings, state: SiteState) -> bytes:
     base = settings.base_url
     title = escape(xml_safe(settings["site.title"]))
-    site = FeedScope(None)
+    site = FeedScope.site()
     discovery = "\n".join(
         f'<link rel="alternate" type="{mime}" title="{title} ({label})" href="{escape(base + site.feed_path(fmt))}">'
         for fmt, label, mime in _FORMATS
@@ -36,7 +36,7 @@ def render_home(settings: Settings, state: SiteState) -> bytes:
         depth = slug.count("/")
         rows.append(
             f'<li style="margin-left:{depth * 1.5}em"><strong>{escape(xml_safe(section.title))}</strong> '
-            f"<code>{escape(slug)}</code> — {_feed_links(FeedScope(slug), base)}"
+            f"<code>{escape(slug)}</code> — {_feed_links(FeedScope.of_section(slug), base)}"
             + (f"<br><small>{escape(xml_safe(section.description))}</small>" if section.description else "")
             + "</li>"
         )

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from starlette.types import Receive, Scope, Send
 
-from feedserver.cache import Rendered
+from feedserver.cache import Rendered, Validators
 
 # Told of every cache hit before it is answered: (scope, status 200 or 304,
 # User-Agent, X-Forwarded-For, now). Returns 0 to answer, or seconds for a
@@ -37,7 +37,7 @@ async def send_too_many(send: Send, retry_after: int) -> None:
     await send({"type": "http.response.body", "body": TOO_MANY})
 
 
-def matching_etag(if_none_match: bytes, rendered: Rendered, selected: str) -> str | None:
+def matching_etag(if_none_match: bytes, rendered: Rendered | Validators, selected: str) -> str | None:
     """The ETag If-None-Match names, by weak comparison (RFC 9110 13.1.2) against
     either coding's, or None. A client holding the identity bytes may ask with
     gzip now: its copy is still current, and the 304 names the copy it answers
@@ -56,7 +56,7 @@ def matching_etag(if_none_match: bytes, rendered: Rendered, selected: str) -> st
     return None
 
 
-def not_modified_since(if_modified_since: bytes, rendered: Rendered, now: float) -> bool:
+def not_modified_since(if_modified_since: bytes, rendered: Rendered | Validators, now: float) -> bool:
     try:
         moment = parsedate_to_datetime(if_modified_since.decode("latin-1"))
         if moment.tzinfo is None:
@@ -205,6 +205,47 @@ async def send_rendered(
         await send({"type": "http.response.body", "body": b""})
     else:
         await send({"type": "http.response.body", "body": rendered.gzip_body if use_gzip else rendered.identity})
+
+
+def _conditions(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """(If-None-Match, If-Modified-Since, Accept-Encoding): the first value of each."""
+    if_none_match = if_modified_since = accept_encoding = None
+    for key, value in scope["headers"]:
+        if key == b"if-none-match":
+            if if_none_match is None:
+                if_none_match = bytes(value)
+        elif key == b"accept-encoding":
+            if accept_encoding is None:
+                accept_encoding = bytes(value)
+        elif key == b"if-modified-since" and if_modified_since is None:
+            if_modified_since = bytes(value)
+    return if_none_match, if_modified_since, accept_encoding
+
+
+def is_not_modified(validators: Rendered | Validators, scope: Scope, now: float) -> bool:
+    """Would a request be answered 304 by these validators? (the rules of send_rendered)"""
+    if_none_match, if_modified_since, _ = _conditions(scope)
+    if if_none_match is not None:
+        return matching_etag(if_none_match, validators, validators.etag) is not None
+    return if_modified_since is not None and not_modified_since(if_modified_since, validators, now)
+
+
+class NotModifiedResponse:
+    """A 304 from the validators of a version no longer cached (is_not_modified said so)."""
+
+    def __init__(self, validators: Validators) -> None:
+        self.validators = validators
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if_none_match, _, accept_encoding = _conditions(scope)
+        use_gzip = accept_encoding is not None and _accepts_gzip(accept_encoding)
+        etag = self.validators.gzip_etag if use_gzip else self.validators.etag
+        if if_none_match is not None:
+            # The ETag the request named, as send_rendered answers (see matching_etag).
+            etag = matching_etag(if_none_match, self.validators, etag) or etag
+        headers = [*self.validators.not_modified_headers, (b"etag", etag.encode())]
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
 
 
 class RenderedResponse:

@@ -17,7 +17,7 @@ from feedserver.db import DatabaseUnavailable
 from feedserver.documents import Document, FeedDocument, HomeDocument
 from feedserver.feeds import EXTENSIONS, FeedScope
 from feedserver.history import ARCHIVE, PAGED, Page, parse_cursor, parse_month
-from feedserver.http import RenderedResponse
+from feedserver.http import NotModifiedResponse, RenderedResponse, is_not_modified
 from feedserver.listing import SECTION_SLUG
 from feedserver.openapi import OpenAPISchema
 from feedserver.service import FeedService
@@ -41,6 +41,9 @@ HISTORY_PATH = re.compile(
 )
 MONTH_PATH = re.compile(rf"^{MONTH}$")
 CURSOR_PATH = re.compile(rf"^{CURSOR}$")
+# feedserver.slugs: lower-case ASCII letters, digits and single hyphens (a stored
+# slug may be longer than a derived one, so no length bound here).
+TERM_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RETRY_AFTER_SECONDS = 30
 SECTIONS_SITEMAP = re.compile(r"^sections(?:-(?P<page>[2-9]|[1-9][0-9]{1,5}))?$")
 ARTICLES_SITEMAP = re.compile(r"^articles-[0-9]{4}-[0-9]{2}(?:-[0-9]{2}(?:-[1-9][0-9]{0,5})?)?$")
@@ -52,7 +55,9 @@ def _service(request: Request) -> FeedService:
     return service
 
 
-async def serve_document(request: Request, document: Document) -> Response | RenderedResponse:
+async def serve_document(
+    request: Request, document: Document, missing: str = "Unknown section."
+) -> Response | RenderedResponse | NotModifiedResponse:
     service = _service(request)
     try:
         if not document.exists(service.state):
@@ -62,10 +67,15 @@ async def serve_document(request: Request, document: Document) -> Response | Ren
                 and replace(document, page=None).exists(service.state)
             ):
                 raise HTTPException(404, "No such page of this feed: follow the links of its feed.")
-            raise HTTPException(404, "Unknown section.")
+            raise HTTPException(404, missing)
         cached = service.cache.get(document.key)
-        if cached is None and service.problem:
-            raise DatabaseUnavailable(service.problem)
+        if cached is None:
+            # Dropped from the cache but unchanged: a revalidation needs no render.
+            validators = service.unchanged(document)
+            if validators is not None and is_not_modified(validators, request.scope, service.clock()):
+                return NotModifiedResponse(validators)
+            if service.problem:
+                raise DatabaseUnavailable(service.problem)
         rendered = cached or await service.serve(document)
     except Discarded:
         raise HTTPException(404, "Not found: it was removed while it was being prepared.") from None
@@ -86,13 +96,13 @@ def unavailable() -> Response:
     )
 
 
-async def home(request: Request) -> Response | RenderedResponse:
+async def home(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
     return await serve_document(request, HomeDocument())
 
 
 def site_feed(fmt: str) -> Route:
-    async def endpoint(request: Request) -> Response | RenderedResponse:
-        return await serve_document(request, FeedDocument(FeedScope(None), fmt, _service(request).items))
+    async def endpoint(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
+        return await serve_document(request, FeedDocument(FeedScope.site(), fmt, _service(request).items))
 
     return Route(f"/{EXTENSIONS[fmt]}", endpoint, methods=["GET", "HEAD"], name=f"site_feed_{fmt}")
 
@@ -115,30 +125,59 @@ def site_history(kind: str, fmt: str) -> Route:
     parameter = "month" if kind == ARCHIVE else "cursor"
     pattern = MONTH_PATH if kind == ARCHIVE else CURSOR_PATH
 
-    async def endpoint(request: Request) -> Response | RenderedResponse:
+    async def endpoint(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
         value: str = request.path_params[parameter]
         if not pattern.match(value):
             raise HTTPException(404, "Not a feed URL: follow the links of /feed.rss, /feed.atom or /feed.json.")
         page = history_page(value if kind == ARCHIVE else None, value if kind == PAGED else None)
-        return await serve_document(request, FeedDocument(FeedScope(None), fmt, _service(request).items, page))
+        return await serve_document(request, FeedDocument(FeedScope.site(), fmt, _service(request).items, page))
 
     return Route(
         f"/{kind}/{{{parameter}}}/{EXTENSIONS[fmt]}", endpoint, methods=["GET", "HEAD"], name=f"site_{kind}_{fmt}"
     )
 
 
-async def section_feed(request: Request) -> Response | RenderedResponse:
+async def section_feed(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
     """A section's feed: /section/<section path>/feed.rss, feed.atom or feed.json, and
     its history: /section/<section path>/archive/YYYY-MM/feed.rss, .../page/.../feed.rss."""
     rest: str = request.path_params["rest"]
     items = _service(request).items
     if match := HISTORY_PATH.match(rest):
         page = history_page(match["month"], match["cursor"])
-        return await serve_document(request, FeedDocument(FeedScope(match["slug"]), match["fmt"], items, page))
+        document = FeedDocument(FeedScope.of_section(match["slug"]), match["fmt"], items, page)
+        return await serve_document(request, document)
     match = SECTION_PATH.match(rest)
     if match is None:
         raise HTTPException(404, "Not a feed URL: use /section/<section path>/feed.rss, feed.atom or feed.json.")
-    return await serve_document(request, FeedDocument(FeedScope(match["slug"]), match["fmt"], items))
+    return await serve_document(request, FeedDocument(FeedScope.of_section(match["slug"]), match["fmt"], items))
+
+
+def term_feed(kind: str, fmt: str, history: str | None = None) -> Route:
+    """A tag's or an author's feed: /tag/<slug>/feed.rss, /author/<slug>/feed.json...,
+    and its history: /tag/<slug>/archive/YYYY-MM/feed.rss, /tag/<slug>/page/.../feed.rss."""
+    parameter = {None: "", ARCHIVE: "month", PAGED: "cursor"}[history]
+    missing = f"Unknown {kind}: /{kind}/<slug>/feed.rss, feed.atom or feed.json, with the {kind}'s slug."
+
+    async def endpoint(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
+        slug: str = request.path_params["slug"]
+        if not TERM_SLUG.match(slug):
+            raise HTTPException(404, missing)
+        page = None
+        if history is not None:
+            value: str = request.path_params[parameter]
+            if not (MONTH_PATH if history == ARCHIVE else CURSOR_PATH).match(value):
+                raise HTTPException(404, f"Not a feed URL: follow the links of /{kind}/{slug}/feed.rss.")
+            page = history_page(value if history == ARCHIVE else None, value if history == PAGED else None)
+        document = FeedDocument(FeedScope(kind, slug), fmt, _service(request).items, page)
+        return await serve_document(request, document, missing)
+
+    folder = "" if history is None else f"{history}/{{{parameter}}}/"
+    return Route(
+        f"/{kind}/{{slug}}/{folder}{EXTENSIONS[fmt]}",
+        endpoint,
+        methods=["GET", "HEAD"],
+        name=f"{kind}_{history or 'feed'}_{fmt}",
+    )
 
 
 async def healthz(request: Request) -> Response:
@@ -166,21 +205,21 @@ def _left_out(service: FeedService) -> str:
     return f" ({count} database row(s) left out: see the log)" if count else ""
 
 
-async def serve_sitemap(request: Request, document: Document) -> Response | RenderedResponse:
+async def serve_sitemap(request: Request, document: Document) -> Response | RenderedResponse | NotModifiedResponse:
     if not document.exists(_service(request).state):
         raise HTTPException(404, "No such sitemap: /sitemap.xml and /news-sitemap.xml list them all.")
     return await serve_document(request, document)
 
 
-async def robots(request: Request) -> Response | RenderedResponse:
+async def robots(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
     return await serve_document(request, RobotsDocument())
 
 
-async def sitemap_index(request: Request) -> Response | RenderedResponse:
+async def sitemap_index(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
     return await serve_document(request, SitemapIndexDocument())
 
 
-async def sitemap_child(request: Request) -> Response | RenderedResponse:
+async def sitemap_child(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
     """/sitemap-articles-2025-06.xml (-DD, -DD-N) and /sitemap-sections.xml (-N)."""
     name: str = request.path_params["name"]
     document: Document
@@ -193,11 +232,11 @@ async def sitemap_child(request: Request) -> Response | RenderedResponse:
     return await serve_sitemap(request, document)
 
 
-async def news_sitemap(request: Request) -> Response | RenderedResponse:
+async def news_sitemap(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
     return await serve_document(request, NewsSitemapDocument())
 
 
-async def news_sitemap_page(request: Request) -> Response | RenderedResponse:
+async def news_sitemap_page(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
     page: str = request.path_params["page"]
     if not NEWS_PAGE.match(page):
         raise HTTPException(404, "No such sitemap: /news-sitemap.xml lists them all.")
@@ -218,6 +257,11 @@ OPENAPI = OpenAPISchema(
             "schema": {"type": "string", "pattern": _openapi_pattern(SECTION_PATH, HISTORY_PATH)},
             "example": "berita/feed.rss",
             "x-media-types": ["application/rss+xml", "application/atom+xml", "application/feed+json"],
+        },
+        "slug": {
+            "description": "A tag's or an author's slug: lower-case ASCII letters, digits and hyphens.",
+            "schema": {"type": "string", "pattern": TERM_SLUG.pattern},
+            "example": "tiongkok",
         },
         "name": {
             "description": "articles-YYYY-MM, articles-YYYY-MM-DD, articles-YYYY-MM-DD-N, sections or sections-N.",
@@ -248,6 +292,12 @@ ROUTES = [
     *(site_feed(fmt) for fmt in EXTENSIONS),
     *(site_history(kind, fmt) for kind in (ARCHIVE, PAGED) for fmt in EXTENSIONS),
     Route("/section/{rest:path}", section_feed, methods=["GET", "HEAD"]),
+    *(
+        term_feed(kind, fmt, history)
+        for kind in ("tag", "author")
+        for history in (None, ARCHIVE, PAGED)
+        for fmt in EXTENSIONS
+    ),
     Route("/healthz", healthz, methods=["GET", "HEAD"]),
     Route("/robots.txt", robots, methods=["GET", "HEAD"]),
     Route("/sitemap.xml", sitemap_index, methods=["GET", "HEAD"]),

@@ -2,10 +2,13 @@
 way a CMS does: its own sqlite3 connection, plain SQL, INSERT OR REPLACE, wrong
 types, empty strings.
 
-Schema version 2 refuses them. A database written before (version 1, built from
-tests/data/schema-v1.sql, the contract as it was) still holds them, and the
-server reads around them: the row is left out, logged once with its id and
-counted by /healthz, and every other document stays current and valid.
+Schema version 2 and later refuse them. A database written before still holds
+them (init-db migrates a file without touching its rows), as does one whose
+refusing triggers a writer dropped: the server reads around them: the row is
+left out, logged once with its id and counted by /healthz, and every other
+document stays current and valid. The server reads only the current schema
+version, so these tests write the rows into a current database with those
+triggers dropped.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from feedserver.db import SCHEMA_VERSION
 from feedserver.documents import FeedDocument
 from feedserver.feeds import FeedScope
 from feedserver.service import RENDER_ATTEMPTS
+from feedserver.state import SiteState, load_site_state
 from feedserver.text import uri
 from tests.cms import cms_connection
 from tests.conftest import BASE_URL, FakeClock, article, make_settings, section, serve, write_records
@@ -44,12 +48,36 @@ V1_SCHEMA = Path(__file__).parent / "data" / "schema-v1.sql"
 CHECKS = {"rss": check_rss, "atom": check_atom, "json": check_json}
 
 
+REFUSING_TRIGGERS = (
+    "articles_refuse_insert",
+    "articles_refuse_update",
+    "sections_refuse_insert",
+    "sections_refuse_update",
+)
+
+
 def version_1_database(path: Path) -> Path:
     """An empty database of schema version 1, as feedserver 0.1's init-db made it."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.executescript(V1_SCHEMA.read_text(encoding="utf-8") + "\nPRAGMA user_version = 1;")
+    finally:
+        conn.close()
+    return path
+
+
+def unguarded_database(path: Path) -> Path:
+    """A database of the current schema without the triggers that refuse bad rows:
+    it takes the rows a version-1 database may hold (and init-db keeps)."""
+    assert main(["init-db", str(path)]) == 0
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for trigger in REFUSING_TRIGGERS:
+            assert conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,)
+            ).fetchone()
+            conn.execute(f"DROP TRIGGER {trigger}")
     finally:
         conn.close()
     return path
@@ -142,7 +170,7 @@ async def test_a_text_publish_time_is_left_out_and_later_writes_still_show(
 ) -> None:
     """The natural mistake of a CMS that read the import format. It stopped every
     change check (int() of the text), and a restart never finished starting."""
-    db_path = version_1_database(tmp_path / "v1.sqlite")
+    db_path = unguarded_database(tmp_path / "unguarded.sqlite")
     with cms_connection(db_path, clock) as conn:
         conn.execute("INSERT INTO sections (slug, title) VALUES ('berita', 'Berita')")
         write(conn, "baik", "berita", stamp(now - timedelta(hours=1)))
@@ -173,7 +201,7 @@ async def test_a_real_update_time_leaves_its_month_sitemap_valid(
     tmp_path: Path, now: datetime, clock: FakeClock
 ) -> None:
     """sitemap_writer indexed a list with the float: that month's sitemap was a 500."""
-    db_path = version_1_database(tmp_path / "v1.sqlite")
+    db_path = unguarded_database(tmp_path / "unguarded.sqlite")
     published = stamp(now - timedelta(hours=2))
     with cms_connection(db_path, clock) as conn:
         write(conn, "pecahan", "berita", published, updated_at=published + 600.75)
@@ -190,7 +218,7 @@ async def test_blank_titles_are_left_out_and_every_feed_stays_valid(
     tmp_path: Path, now: datetime, clock: FakeClock
 ) -> None:
     """feedgen refuses an Atom entry without a title: every feed holding one was a 500."""
-    db_path = version_1_database(tmp_path / "v1.sqlite")
+    db_path = unguarded_database(tmp_path / "unguarded.sqlite")
     with cms_connection(db_path, clock) as conn:
         write(conn, "judul", "berita", stamp(now - timedelta(hours=3)))
         write(conn, "kosong", "berita", stamp(now - timedelta(hours=2)), title="")
@@ -247,7 +275,7 @@ async def test_insert_or_replace_takes_the_old_row_out_of_its_documents(
 async def test_a_slug_no_url_can_hold_puts_no_broken_link_anywhere(
     tmp_path: Path, now: datetime, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    db_path = version_1_database(tmp_path / "v1.sqlite")
+    db_path = unguarded_database(tmp_path / "unguarded.sqlite")
     with cms_connection(db_path, clock) as conn:
         conn.execute("INSERT INTO sections (slug, title) VALUES ('Luar Negeri', 'Luar Negeri')")
         write(conn, "dunia", "Luar Negeri", stamp(now - timedelta(hours=1)), url=f"{BASE_URL}/luar-negeri/dunia")
@@ -290,26 +318,26 @@ async def test_declaring_a_section_moves_no_feed_date_and_it_exists_while_empty(
 # --- migration and version 1 --------------------------------------------------------------
 
 
-async def test_init_db_migrates_a_version_1_database_and_the_server_reads_both(
-    tmp_path: Path, now: datetime, clock: FakeClock, caplog: pytest.LogCaptureFixture
+async def test_init_db_migrates_a_version_1_database_the_server_refuses_before(
+    tmp_path: Path, now: datetime, clock: FakeClock
 ) -> None:
     db_path = version_1_database(tmp_path / "v1.sqlite")
     with cms_connection(db_path, clock) as conn:
         conn.execute("INSERT INTO sections (slug, title) VALUES ('berita', 'Berita')")
         write(conn, "satu", "berita", stamp(now - timedelta(hours=2)))
         write(conn, "dua", "olahraga/sepakbola", stamp(now - timedelta(hours=1)))  # the trigger declares it
-    caplog.set_level(logging.WARNING)
-    async with serve(make_settings(db_path), clock) as (client, _):
-        assert (await client.get("/healthz")).status_code == 200
-        served = {path: await feed_ids(client, path) for path in (*FEED_PATHS, "/section/olahraga/feed.json")}
-    assert logged(caplog, "init-db") == 1  # the server says once what version 1 lacks
+    # A version-1 file lacks the scope stamps and slugs the server reads: refused
+    # with one line naming init-db (`serve` exits 2 with it).
+    with pytest.raises(RuntimeError, match="schema version 1; run feedserver init-db to migrate it"):
+        async with serve(make_settings(db_path), clock):
+            pass
 
     assert main(["init-db", str(db_path)]) == 0
     with cms_connection(db_path, clock) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert conn.execute("SELECT slug, implied FROM sections ORDER BY slug").fetchall() == [
             ("berita", 0),
-            ("olahraga/sepakbola", 0),  # shown before: stays shown
+            ("olahraga/sepakbola", 0),  # declared by version 1: stays shown
         ]
         with pytest.raises(sqlite3.IntegrityError, match="published_at"):
             write(conn, "tiga", "berita", "2026-11-30 08:00:00")
@@ -317,9 +345,82 @@ async def test_init_db_migrates_a_version_1_database_and_the_server_reads_both(
         assert conn.execute("SELECT implied, changed_at FROM sections WHERE slug = 'eksklusif'").fetchone() == (1, 0)
     assert main(["init-db", str(db_path)]) == 0  # current already: nothing to do
     async with serve(make_settings(db_path), clock) as (client, _):
-        for path, ids in served.items():
-            assert await feed_ids(client, path) == ids, path
+        for path in FEED_PATHS:
+            assert await feed_ids(client, path) == ["dua", "satu"], path
+        assert await feed_ids(client, "/section/olahraga/feed.json") == ["dua"]
+        assert await feed_ids(client, "/section/berita/feed.json") == ["satu"]
         assert (await client.get("/section/eksklusif/feed.rss")).status_code == 404
+
+
+# --- the incremental update decides as the full load ---------------------------------------
+
+
+async def assert_update_agrees_with_load(app: Any) -> SiteState:
+    """The state the change checks brought up to date equals one read whole now."""
+    service = app.state.service
+    updated: SiteState = service.state
+    whole = await load_site_state(service.pool, updated.now)
+    assert updated.sections == whole.sections
+    assert list(updated.sections) == list(whole.sections)
+    assert updated.site_last_modified == whole.site_last_modified
+    assert updated.next_publish_at == whole.next_publish_at
+    for kind in ("tag", "author"):
+        assert updated.terms(kind).by_slug == whole.terms(kind).by_slug, kind
+    return updated
+
+
+async def test_the_change_check_decides_which_sections_exist_as_a_full_load_does(
+    tmp_path: Path, now: datetime, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """update_site_state reads only the changed rows; implied sections, slugs no URL
+    holds and blank titles must come out as load_site_state makes them."""
+    db_path = unguarded_database(tmp_path / "unguarded.sqlite")
+    with cms_connection(db_path, clock) as conn:
+        conn.execute("INSERT INTO sections (slug, title) VALUES ('berita', 'Berita')")
+        write(conn, "satu", "berita", stamp(now - timedelta(hours=2)))
+    caplog.set_level(logging.WARNING)
+    async with serve(make_settings(db_path), clock) as (client, app):
+        clock.advance(5)
+        with cms_connection(db_path, clock) as conn:
+            # Only embargoed articles imply these: they do not exist yet.
+            write(conn, "rahasia", "eksklusif", stamp(now + timedelta(minutes=30)))
+            write(conn, "dalam", "eksklusif/dalam", stamp(now + timedelta(minutes=40)))
+        assert await app.state.watcher.check()
+        state = await assert_update_agrees_with_load(app)
+        assert "eksklusif" not in state.sections and "eksklusif/dalam" not in state.sections
+
+        clock.advance(5)
+        with cms_connection(db_path, clock) as conn:
+            conn.execute("INSERT INTO sections (slug, title) VALUES ('Luar Negeri', 'Luar Negeri')")
+            conn.execute("INSERT INTO sections (slug, title) VALUES ('opini', '  ')")
+            conn.execute("UPDATE sections SET title = '' WHERE slug = 'berita'")
+        assert await app.state.watcher.check()
+        state = await assert_update_agrees_with_load(app)
+        assert "Luar Negeri" not in state.sections
+        assert (state.sections["opini"].title, state.sections["berita"].title) == ("opini", "berita")
+
+        clock.advance(35 * 60)  # the first embargo is over: its section, not yet the deeper one
+        assert await app.state.watcher.check()
+        state = await assert_update_agrees_with_load(app)
+        assert "eksklusif" in state.sections and "eksklusif/dalam" not in state.sections
+        assert await feed_ids(client, "/section/eksklusif/feed.json") == ["rahasia"]
+
+        clock.advance(10 * 60)  # the deeper one too
+        assert await app.state.watcher.check()
+        state = await assert_update_agrees_with_load(app)
+        assert "eksklusif/dalam" in state.sections
+        assert await feed_ids(client, "/section/eksklusif/feed.json") == ["dalam", "rahasia"]
+
+        clock.advance(5)
+        with cms_connection(db_path, clock) as conn:
+            # INSERT OR REPLACE moves the article to a section nobody declared.
+            write(conn, "satu", "olahraga/sepakbola", stamp(now - timedelta(hours=2)), verb="INSERT OR REPLACE")
+        assert await app.state.watcher.check()
+        state = await assert_update_agrees_with_load(app)
+        assert "olahraga/sepakbola" in state.sections
+        assert await feed_ids(client, "/section/olahraga/feed.json") == ["satu"]
+        assert await feed_ids(client, "/section/berita/feed.json") == []
+    assert logged(caplog, "'Luar Negeri'") == 1  # once, however many checks and loads read it
 
 
 # --- start-up, renders ----------------------------------------------------------------------
@@ -383,7 +484,7 @@ async def test_a_cold_render_retries_a_bounded_number_of_times(
         monkeypatch.undo()
         clock.advance(5)
         assert await app.state.watcher.check()
-        document = FeedDocument(FeedScope("berita"), "json")
+        document = FeedDocument(FeedScope.of_section("berita"), "json")
         assert service.cache.get(document.key).signature == document.signature(service.state)
 
 

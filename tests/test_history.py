@@ -83,6 +83,9 @@ def live(articles: list[tuple[str, datetime, str, str]], scope: str | None) -> l
 
 
 def prefix(scope: str | None) -> str:
+    """A section path, or a feed's path prefix as it is (`/tag/...`, `/author/...`)."""
+    if scope is not None and scope.startswith("/"):
+        return scope
     return "" if scope is None else f"/section/{scope}"
 
 
@@ -580,3 +583,28 @@ async def test_renaming_a_section_renames_it_in_the_archives_that_show_it(db_pat
         # Every month of the three scopes has an article in berita/tiongkok: all change.
         assert [p for p in before if after[p].content == before[p].content] == []
         assert b"Kabar \xe6\x96\xb0\xe9\x97\xbb" in after["/section/berita/tiongkok/archive/2025-04/feed.atom"].content
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_tag_and_author_feeds_page_and_archive_the_same_way(db_path: Path, clock: FakeClock, fmt: str) -> None:
+    """A tag's and an author's history (written by the CMS with plain SQL, no slugs)
+    is walked to the end like a section's: every live article of theirs once."""
+    build(db_path, clock, ARTICLES)
+    tagged = [a for n, a in enumerate(ARTICLES) if n % 3 != 1]
+    with cms_connection(db_path, clock) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO tags (name) VALUES ('Tiongkok 中国')")
+        conn.execute("INSERT INTO authors (name) VALUES ('Lina 林')")
+        for article_id, *_ in tagged:
+            pk = conn.execute("SELECT pk FROM articles WHERE id = ?", (article_id,)).fetchone()[0]
+            conn.execute("INSERT INTO article_tags SELECT ?, 0, pk FROM tags", (pk,))
+            conn.execute("INSERT INTO article_authors SELECT ?, 0, pk FROM authors", (pk,))
+        conn.execute("COMMIT")
+    expected = sorted(a for a in live(ARTICLES, None) if a in {t[0] for t in tagged})
+    async with serve(make_settings(db_path, feeds__items=3), clock) as (client, _):
+        for feed in ("/tag/tiongkok-zhongguo", "/author/lina-lin"):
+            seen, paths = await walk(client, feed, fmt)
+            assert sorted(seen) == expected, (feed, paths)
+            assert len(seen) == len(set(seen)), (feed, paths)
+            assert any("/archive/" in p for p in paths) and any("/page/" in p for p in paths), paths

@@ -139,6 +139,34 @@ async def test_a_write_touches_the_keys_of_every_document_it_changed(
         assert "/section/ekonomi/feed.rss" not in changed
 
 
+@pytest.mark.anyio
+async def test_linking_an_article_to_a_tag_touches_that_tag_s_key_only(
+    site: Path, clock: FakeClock, now: datetime
+) -> None:
+    """Tag and author feeds carry tag/<slug> and author/<slug>: a write that changes
+    a tag's feed touches its key, and leaves the author feeds' keys alone."""
+    async with serve(make_settings(site), clock) as (client, app):
+        service = app.state.service
+        before = await client.get("/tag/tiongkok/feed.atom", headers=IDENTITY)
+        author_before = await client.get("/author/sari-wijaya/feed.atom", headers=IDENTITY)
+        assert before.headers["surrogate-key"].split() == ["tag/tiongkok", "all"]
+        old = service.state
+        with cms_connection(site, clock) as conn:
+            publish(conn, "bertag", now - timedelta(seconds=20), section="ekonomi")
+            conn.execute(
+                "INSERT INTO article_tags SELECT (SELECT pk FROM articles WHERE id = 'bertag'), 0, pk "
+                "FROM tags WHERE name = 'tiongkok'"
+            )
+        assert await app.state.watcher.check() is True
+        touched = set(affected_keys(old, service.state))
+        assert {"tag/tiongkok", "section/ekonomi", "site"} <= touched
+        assert not any(key.startswith("author/") for key in touched)
+        after = await client.get("/tag/tiongkok/feed.atom", headers=IDENTITY)
+        assert after.content != before.content and article_ids(after.content, "atom")[0] == "bertag"
+        author_after = await client.get("/author/sari-wijaya/feed.atom", headers=IDENTITY)
+        assert author_after.content == author_before.content
+
+
 # --- the purge hook ----------------------------------------------------------------------
 
 

@@ -338,9 +338,54 @@ def test_changed_feeds_equals_comparing_every_feed() -> None:
         every = [
             scope.section
             for scope in scopes(new)
-            if FeedScope(scope.section).signature(old) != FeedScope(scope.section).signature(new)
+            if FeedScope.site_or_section(scope.section).signature(old)
+            != FeedScope.site_or_section(scope.section).signature(new)
         ]
         assert sorted({d.scope.section or "" for d in changed_feeds(report)}) == sorted(s or "" for s in every), (
             old,
             new,
         )
+
+
+@pytest.mark.anyio
+async def test_a_write_pings_the_tag_feeds_it_changed_and_no_other(
+    db_path: Path, now: datetime, clock: FakeClock
+) -> None:
+    """Tag and author feeds are topics too: linking a new article to a tag pings
+    that tag's feeds (and a new tag's), not the author feeds it left alone."""
+    from feedserver.push.topics import topic_document
+
+    write_records(db_path, site(now))
+    with http_recorder() as hub:
+        async with serve(push_settings(db_path, [hub.url]), clock) as (client, app):
+            push = app.state.push
+            assert (await client.get("/tag/tiongkok/feed.atom")).status_code == 200
+            with cms_connection(db_path, clock) as conn:
+                publish(conn, "e-2", now - timedelta(minutes=5), section="ekonomi", title="Yuan 人民币 stabil")
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT INTO tags (name) VALUES ('Yuan')")
+                conn.execute(
+                    "INSERT INTO article_tags SELECT (SELECT pk FROM articles WHERE id = 'e-2'), n, pk "
+                    "FROM (SELECT 0 AS n, pk FROM tags WHERE name = 'tiongkok' "
+                    "UNION ALL SELECT 1, pk FROM tags WHERE name = 'Yuan')"
+                )
+                conn.execute("COMMIT")
+            assert await app.state.watcher.check()
+            await push.deliverer.round()
+            tags = {
+                f"/tag/{slug}/{name}"
+                for slug in ("tiongkok", "yuan")
+                for name in ("feed.rss", "feed.atom", "feed.json")
+            }
+            assert pinged(hub) == Counter(EKONOMI | tags)
+            state, settings = app.state.service.state, app.state.service.settings
+            for path in ("/tag/yuan/feed.atom", "/author/sari-wijaya/feed.json"):
+                document = topic_document(settings, state, BASE_URL + path, None)
+                assert document is not None and document.key == path
+            for path in (
+                "/tag/tidak-ada/feed.atom",
+                "/tag/Yuan/feed.atom",
+                "/tag/yuan/feed.xml",
+                "/tags/yuan/feed.rss",
+            ):
+                assert topic_document(settings, state, BASE_URL + path, None) is None, path

@@ -6,14 +6,14 @@
 - `section/<slug>`: the feeds of that section path. A change in section
   `berita/tiongkok` touches `section/berita/tiongkok` and `section/berita`: each
   section on its chain, as a parent's feed lists its subsections' articles.
+- `tag/<slug>`, `author/<slug>`: the feeds of that tag or author.
 - `sitemap/<name>`: one article sitemap file, e.g. `sitemap/articles-2025-06`.
 - `robots`: robots.txt (settings only; never touched by a write).
 - `all`: on every document, for an operator's "purge everything" (a deploy).
 
 Documents say which keys they carry (`surrogate_keys(state)` in documents.py and
 sitemaps.py); `affected_keys` says which keys a change between two states
-touched. A new kind of feed (by tag, by author) adds its key to its document and
-its comparison here.
+touched. A new kind of feed adds its key to its document and its comparison here.
 """
 
 from __future__ import annotations
@@ -45,6 +45,13 @@ def affected_keys(old: SiteState, new: SiteState) -> list[str]:
     for slug in sorted(old.sections.keys() | new.sections.keys()):
         if old.sections.get(slug) != new.sections.get(slug):
             keys.update(dict.fromkeys(section_chain(slug)))
+    for kind in ("tag", "author"):
+        old_terms, new_terms = old.terms(kind), new.terms(kind)
+        if old_terms is new_terms:
+            continue  # no write touched one (update_site_state keeps the object)
+        for slug in sorted(old_terms.by_slug.keys() | new_terms.by_slug.keys()):
+            if old_terms.by_slug.get(slug) != new_terms.by_slug.get(slug):
+                keys[f"{kind}/{slug}"] = None
     old_archive, new_archive = old.archive, new.archive
     if old_archive is not None and new_archive is not None:
         for name in sorted(old_archive.files.keys() | new_archive.files.keys()):

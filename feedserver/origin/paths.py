@@ -27,7 +27,7 @@ def all_documents(state: SiteState) -> Iterator[Document]:
     scopes = {None} | {"/".join(slug.split("/")[:n]) for slug in state.sections for n in range(1, slug.count("/") + 2)}
     for section in sorted(scopes, key=lambda s: s or ""):
         for fmt in EXTENSIONS:
-            yield FeedDocument(FeedScope(section), fmt)
+            yield FeedDocument(FeedScope.site_or_section(section), fmt)
     if state.archive is None:
         return
     yield SitemapIndexDocument()

@@ -11,6 +11,7 @@ usual full 200. Requests without `A-IM` pay one header comparison more.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections import OrderedDict, deque
@@ -94,6 +95,7 @@ class DeltaHistory:
         self._delta_bytes = 0
 
     async def on_change(self, report: ChangeReport) -> None:
+        kept: list[tuple[str, str, Rendered]] = []  # (key, format, old version) to fingerprint
         for change in report.documents:
             fmt = fmt_of(change.key)
             if fmt is None:
@@ -101,11 +103,19 @@ class DeltaHistory:
             if change.new is None:
                 self.feeds.pop(change.key, None)
             elif change.old is not None:
-                history = self.feeds.setdefault(change.key, deque(maxlen=self.versions))
-                history.append((change.old.etag, fingerprints(change.old.identity, fmt)))
-                self.feeds.move_to_end(change.key)
-                while len(self.feeds) > self.max_feeds:
-                    self.feeds.popitem(last=False)
+                kept.append((change.key, fmt, change.old))
+        if not kept:
+            return
+        # Decompressing and parsing each old version is the costly part (a check
+        # after a burst of writes may bring hundreds): off the event loop, where it
+        # stalled the hits being served (bench/scale.py).
+        prints = await asyncio.to_thread(lambda: [fingerprints(old.identity, fmt) for _, fmt, old in kept])
+        for (key, _, old), printed in zip(kept, prints, strict=True):
+            history = self.feeds.setdefault(key, deque(maxlen=self.versions))
+            history.append((old.etag, printed))
+            self.feeds.move_to_end(key)
+            while len(self.feeds) > self.max_feeds:
+                self.feeds.popitem(last=False)
 
     def known(self, key: str, if_none_match: bytes, current: Rendered) -> tuple[str, bytes] | None:
         """The client's version and its items, if it is a recent one other than the current."""

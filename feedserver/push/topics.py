@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from feedserver.config import Settings
 from feedserver.documents import FeedDocument
 from feedserver.events import ChangeReport
 from feedserver.feeds import EXTENSIONS, FeedScope, ItemCache
-from feedserver.routes import SECTION_PATH
+from feedserver.routes import SECTION_PATH, TERM_SLUG
 from feedserver.state import SiteState
+
+TERM_PATH = re.compile(r"^/(?P<kind>tag|author)/(?P<slug>[^/]+)/(?P<name>[^/]+)$")
 
 
 def _ancestors(slug: str) -> list[str]:
@@ -21,7 +24,7 @@ def _ancestors(slug: str) -> list[str]:
 def scopes(state: SiteState) -> list[FeedScope]:
     """The site and every section, including parents only implied by a path."""
     slugs = {ancestor for slug in state.sections for ancestor in _ancestors(slug)}
-    return [FeedScope(None), *(FeedScope(slug) for slug in sorted(slugs))]
+    return [FeedScope.site(), *(FeedScope.of_section(slug) for slug in sorted(slugs))]
 
 
 def _candidates(report: ChangeReport) -> set[str | None]:
@@ -41,7 +44,7 @@ def _candidates(report: ChangeReport) -> set[str | None]:
                 for scope in scopes(state)
                 if scope.section is not None and not touched.isdisjoint(_ancestors(scope.section))
             )
-    site = FeedScope(None)
+    site = FeedScope.site()
     if site.last_modified(report.old) != site.last_modified(report.new):
         for state in (report.old, report.new):
             live = {a for s in state.sections.values() if s.newest_published is not None for a in _ancestors(s.slug)}
@@ -57,9 +60,18 @@ def changed_feeds(report: ChangeReport, items: ItemCache | None = None) -> list[
     existing = {scope.section for scope in scopes(report.new)}
     changed: list[FeedDocument] = []
     for section in sorted(_candidates(report), key=lambda s: "" if s is None else s):
-        scope = FeedScope(section)
+        scope = FeedScope.site_or_section(section)
         if section in existing and scope.signature(report.old) != scope.signature(report.new):
             changed.extend(FeedDocument(scope, fmt, items) for fmt in EXTENSIONS)
+    for kind in ("tag", "author"):
+        old, new = report.old.terms(kind), report.new.terms(kind)
+        if old is new:
+            continue  # no write touched one (update_site_state keeps the object)
+        for slug in sorted(new.by_slug):
+            if old.by_slug.get(slug) != new.by_slug[slug]:
+                term = FeedScope(kind, slug)
+                if term.exists(report.new) and term.signature(report.old) != term.signature(report.new):
+                    changed.extend(FeedDocument(term, fmt, items) for fmt in EXTENSIONS)
     return changed
 
 
@@ -78,9 +90,13 @@ def topic_document(settings: Settings, state: SiteState, topic: str, items: Item
     document = None
     for fmt, name in EXTENSIONS.items():
         if path == "/" + name:
-            document = FeedDocument(FeedScope(None), fmt, items)
+            document = FeedDocument(FeedScope.site(), fmt, items)
     if path.startswith("/section/") and (match := SECTION_PATH.match(path.removeprefix("/section/"))):
-        document = FeedDocument(FeedScope(match["slug"]), match["fmt"], items)
+        document = FeedDocument(FeedScope.of_section(match["slug"]), match["fmt"], items)
+    if (term := TERM_PATH.match(path)) and TERM_SLUG.match(term["slug"]):
+        for fmt, name in EXTENSIONS.items():
+            if term["name"] == name:
+                document = FeedDocument(FeedScope(term["kind"], term["slug"]), fmt, items)
     if document is None or not document.exists(state):
         return None
     return document
