@@ -24,3 +24,7 @@ class Body:
     content: bytes | Callable[[], bytes] | AsyncIterator[bytes]
     last_modified: int
     media_type: str
+    # The same bytes under another media type for a browser's navigation (Accept
+    # prefers text/html): browsers show application/rss+xml as text or a download,
+    # but apply the xml-stylesheet of application/xml. None: one variant only.
+    browser_media_type: str | None = None

@@ -16,11 +16,11 @@ from feedserver.body import Body
 from feedserver.config import Settings
 from feedserver.db import ReadPool
 from feedserver.feeds import FeedScope, ItemCache, build_feed
-from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
 from feedserver.queries import articles_by_pk, newest_article_keys
 from feedserver.state import SiteState
+from feedserver.stylesheet import with_stylesheet
 from feedserver.xmlfeeds import render_atom, render_rss
 
 MEDIA_TYPES = {
@@ -28,6 +28,8 @@ MEDIA_TYPES = {
     "atom": "application/atom+xml; charset=utf-8",
     "json": "application/feed+json; charset=utf-8",
 }
+# What a browser's navigation to an RSS or Atom feed gets (feedserver.body.Body).
+BROWSER_MEDIA_TYPE = "application/xml; charset=utf-8"
 WRITERS: dict[str, Callable[[Feed], bytes]] = {"rss": render_rss, "atom": render_atom, "json": render_json}
 
 
@@ -64,7 +66,10 @@ class FeedDocument:
     def signature(self, state: SiteState) -> Hashable:
         return self.scope.signature(state)
 
-    async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
+    async def feed(self, pool: ReadPool, settings: Settings, state: SiteState) -> Callable[[], Feed]:
+        """Read what the feed lists; the returned function builds the feed model (run it
+        in a worker thread: it is most of a render's CPU outside the writer). The HTML
+        pages (feedserver.pages) list the same model."""
         items = self.items or ItemCache()
         keys = await newest_article_keys(pool, self.scope.section_slugs(state), state.now, settings["feeds.items"])
         built: list[FeedItem | int] = []  # a built item, or the pk of a row to build
@@ -77,31 +82,22 @@ class FeedDocument:
         missing = [entry for entry in built if isinstance(entry, int)]
         rows = await articles_by_pk(pool, missing, state.now, settings["feeds.full_content"])
 
-        def write() -> bytes:  # runs in the cache's worker thread, with gzip and hashing
+        def build() -> Feed:
             feed_items = [
                 entry if not isinstance(entry, int) else items.build(rows[entry], settings, state.sections)
                 for entry in built
                 if not isinstance(entry, int) or entry in rows  # gone since the first query: leave it out
             ]
-            return WRITERS[self.fmt](build_feed(self.scope, self.fmt, feed_items, state, settings))
+            return build_feed(self.scope, self.fmt, feed_items, state, settings)
 
-        return Body(write, self.scope.last_modified(state), MEDIA_TYPES[self.fmt])
-
-
-@dataclass(frozen=True)
-class HomeDocument:
-    """The front page for a person: the site, its sections and their feeds."""
-
-    key: str = "/"
-
-    def exists(self, state: SiteState) -> bool:
-        return True
-
-    def signature(self, state: SiteState) -> Hashable:
-        return (
-            tuple(sorted((s.slug, s.title, s.description) for s in state.sections.values())),
-            FeedScope(None).last_modified(state),
-        )
+        return build
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
-        return Body(render_home(settings, state), FeedScope(None).last_modified(state), "text/html; charset=utf-8")
+        build = await self.feed(pool, settings, state)
+
+        def write() -> bytes:  # runs in the cache's worker thread, with gzip and hashing
+            xml = WRITERS[self.fmt](build())
+            return xml if self.fmt == "json" else with_stylesheet(xml, settings.base_url)
+
+        browser = BROWSER_MEDIA_TYPE if self.fmt != "json" else None
+        return Body(write, self.scope.last_modified(state), MEDIA_TYPES[self.fmt], browser)

@@ -13,11 +13,11 @@ from email.utils import parsedate_to_datetime
 
 from starlette.types import Receive, Scope, Send
 
-from feedserver.cache import Rendered
+from feedserver.cache import Rendered, Variant
 
 
-def etag_matches(if_none_match: bytes, rendered: Rendered) -> bool:
-    """Weak comparison (RFC 9110 13.1.2) against either encoding's ETag."""
+def etag_matches(if_none_match: bytes, etag: str, gzip_etag: str) -> bool:
+    """Weak comparison (RFC 9110 13.1.2) against either encoding's ETag of one variant."""
     text = if_none_match.decode("latin-1").strip()
     if text == "*":
         return True
@@ -25,7 +25,7 @@ def etag_matches(if_none_match: bytes, rendered: Rendered) -> bool:
         tag = candidate.strip()
         if tag.startswith("W/"):
             tag = tag[2:]
-        if tag == rendered.etag or tag == rendered.gzip_etag:
+        if tag in (etag, gzip_etag):
             return True
     return False
 
@@ -66,11 +66,58 @@ def accepts_gzip(accept_encoding: bytes | None) -> bool:
 _accepts_gzip = functools.lru_cache(maxsize=256)(accepts_gzip)
 
 
+def _quality(ranges: list[tuple[str, str, float]], media_type: str) -> float:
+    """The quality `Accept` gives `media_type`: that of the most specific range matching
+    it (RFC 9110 12.5.1: type/subtype over type/* over */*), 0 when none does."""
+    kind, _, subtype = media_type.partition("/")
+    best, found = -1, 0.0
+    for range_type, range_subtype, quality in ranges:
+        if range_type == kind and range_subtype == subtype:
+            specificity = 2
+        elif range_type == kind and range_subtype == "*":
+            specificity = 1
+        elif range_type == "*" and range_subtype == "*":
+            specificity = 0
+        else:
+            continue
+        if specificity > best:
+            best, found = specificity, quality
+    return found
+
+
+def prefers_html(accept: bytes | None, media_type: str) -> bool:
+    """True when `Accept` ranks text/html strictly above `media_type`: a browser's
+    navigation (Chromium, Firefox and Safari send text/html first and the rest at
+    0.9 or 0.8 at most). A reader sends no Accept, */*, or its feed types first, so
+    every header falls into one of two variants, whatever its exact spelling."""
+    if not accept:
+        return False
+    ranges = []
+    for part in accept.decode("latin-1").lower().split(","):
+        media_range, *params = part.split(";")
+        kind, _, subtype = media_range.strip().partition("/")
+        quality = 1.0
+        for param in params:
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((kind, subtype.strip(), quality))
+    html = _quality(ranges, "text/html")
+    return html > 0 and html > _quality(ranges, media_type)
+
+
+# Browsers and readers send a few distinct Accept values: judge each once.
+_prefers_html = functools.lru_cache(maxsize=512)(prefers_html)
+
+
 async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float) -> None:
     """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding."""
     # One pass over the request headers (the first value of each counts): this
     # runs for every cache hit, the bulk of the traffic.
-    if_none_match = if_modified_since = accept_encoding = None
+    if_none_match = if_modified_since = accept_encoding = accept = None
     for key, value in scope["headers"]:
         if key == b"if-none-match":
             if if_none_match is None:
@@ -78,21 +125,29 @@ async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float
         elif key == b"accept-encoding":
             if accept_encoding is None:
                 accept_encoding = bytes(value)
+        elif key == b"accept":
+            if accept is None:
+                accept = bytes(value)
         elif key == b"if-modified-since" and if_modified_since is None:
             if_modified_since = bytes(value)
+    # One of two variants (cache.Variant): a browser's navigation to a feed gets
+    # its bytes as application/xml, so the xml-stylesheet is applied.
+    chosen: Rendered | Variant = rendered
+    if rendered.browser is not None and accept is not None and _prefers_html(accept, rendered.media_type):
+        chosen = rendered.browser
+    etag, gzip_etag = chosen.etag, chosen.gzip_etag
     if if_none_match is not None:
-        fresh = etag_matches(if_none_match, rendered)
+        fresh = etag_matches(if_none_match, etag, gzip_etag)
     else:
         fresh = if_modified_since is not None and not_modified_since(if_modified_since, rendered, now)
     use_gzip = accept_encoding is not None and _accepts_gzip(accept_encoding)
     if fresh:
-        etag = rendered.gzip_etag if use_gzip else rendered.etag
-        headers = [*rendered.not_modified_headers, (b"etag", etag.encode())]
+        headers = [*rendered.not_modified_headers, (b"etag", (gzip_etag if use_gzip else etag).encode())]
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         return
     length = len(rendered.gzip_body) if use_gzip else rendered.length
-    headers = [*(rendered.gzip_headers if use_gzip else rendered.headers), (b"content-length", str(length).encode())]
+    headers = [*(chosen.gzip_headers if use_gzip else chosen.headers), (b"content-length", str(length).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     if scope["method"] == "HEAD":
         await send({"type": "http.response.body", "body": b""})

@@ -11,10 +11,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from feedserver.db import DatabaseUnavailable
-from feedserver.documents import Document, FeedDocument, HomeDocument
+from feedserver.documents import Document, FeedDocument
 from feedserver.feeds import EXTENSIONS, FeedScope
 from feedserver.http import RenderedResponse
 from feedserver.openapi import OpenAPISchema
+from feedserver.pages import ASSETS, AssetDocument, OpmlDocument, PageDocument
 from feedserver.service import FeedService
 from feedserver.sitemaps import (
     ArticleSitemapDocument,
@@ -27,6 +28,7 @@ from feedserver.sitemaps import (
 SECTION_PATH = re.compile(
     r"^(?P<slug>[a-z0-9]+(?:[-_][a-z0-9]+)*(?:/[a-z0-9]+(?:[-_][a-z0-9]+)*)*)/feed\.(?P<fmt>rss|atom|json)$"
 )
+SECTION_PAGE = re.compile(r"^(?P<slug>[a-z0-9]+(?:[-_][a-z0-9]+)*(?:/[a-z0-9]+(?:[-_][a-z0-9]+)*)*)/$")
 RETRY_AFTER_SECONDS = 30
 SECTIONS_SITEMAP = re.compile(r"^sections(?:-(?P<page>[2-9]|[1-9][0-9]{1,5}))?$")
 ARTICLES_SITEMAP = re.compile(r"^articles-[0-9]{4}-[0-9]{2}(?:-[0-9]{2}(?:-[1-9][0-9]{0,5})?)?$")
@@ -63,7 +65,19 @@ def unavailable() -> Response:
 
 
 async def home(request: Request) -> Response | RenderedResponse:
-    return await serve_document(request, HomeDocument())
+    """The site's page: its newest articles, how to subscribe, the section tree."""
+    return await serve_document(request, PageDocument(FeedScope(None), _service(request).items))
+
+
+async def opml(request: Request) -> Response | RenderedResponse:
+    return await serve_document(request, OpmlDocument())
+
+
+def asset(path: str) -> Route:
+    async def endpoint(request: Request) -> Response | RenderedResponse:
+        return await serve_document(request, AssetDocument(path))
+
+    return Route(path, endpoint, methods=["GET", "HEAD"])
 
 
 def site_feed(fmt: str) -> Route:
@@ -74,10 +88,15 @@ def site_feed(fmt: str) -> Route:
 
 
 async def section_feed(request: Request) -> Response | RenderedResponse:
-    """A section's feed: /section/<section path>/feed.rss, feed.atom or feed.json."""
-    match = SECTION_PATH.match(request.path_params["rest"])
+    """A section's page, /section/<section path>/, or its feed: feed.rss, feed.atom or feed.json there."""
+    rest = request.path_params["rest"]
+    if page := SECTION_PAGE.match(rest):
+        return await serve_document(request, PageDocument(FeedScope(page["slug"]), _service(request).items))
+    match = SECTION_PATH.match(rest)
     if match is None:
-        raise HTTPException(404, "Not a feed URL: use /section/<section path>/feed.rss, feed.atom or feed.json.")
+        raise HTTPException(
+            404, "Not a section URL: use /section/<section path>/ or feed.rss, feed.atom or feed.json there."
+        )
     return await serve_document(request, FeedDocument(FeedScope(match["slug"]), match["fmt"], _service(request).items))
 
 
@@ -145,10 +164,11 @@ def _openapi_pattern(*patterns: re.Pattern[str]) -> str:
 OPENAPI = OpenAPISchema(
     parameters={
         "rest": {
-            "description": "A section path, then the feed file: berita/tiongkok/feed.rss, .atom or .json.",
-            "schema": {"type": "string", "pattern": _openapi_pattern(SECTION_PATH)},
+            "description": "A section path, then / for its page or the feed file: berita/tiongkok/feed.rss, "
+            ".atom or .json.",
+            "schema": {"type": "string", "pattern": _openapi_pattern(SECTION_PATH, SECTION_PAGE)},
             "example": "berita/feed.rss",
-            "x-media-types": ["application/rss+xml", "application/atom+xml", "application/feed+json"],
+            "x-media-types": ["text/html", "application/rss+xml", "application/atom+xml", "application/feed+json"],
         },
         "name": {
             "description": "articles-YYYY-MM, articles-YYYY-MM-DD, articles-YYYY-MM-DD-N, sections or sections-N.",
@@ -167,6 +187,8 @@ ROUTES = [
     Route("/", home, methods=["GET", "HEAD"]),
     *(site_feed(fmt) for fmt in EXTENSIONS),
     Route("/section/{rest:path}", section_feed, methods=["GET", "HEAD"]),
+    Route("/feeds.opml", opml, methods=["GET", "HEAD"]),
+    *(asset(path) for path in ASSETS),
     Route("/healthz", healthz, methods=["GET", "HEAD"]),
     Route("/robots.txt", robots, methods=["GET", "HEAD"]),
     Route("/sitemap.xml", sitemap_index, methods=["GET", "HEAD"]),

@@ -29,6 +29,7 @@ from feedserver.sitemap_writer import (
     urlset_ends,
 )
 from feedserver.state import SiteState
+from feedserver.stylesheet import stylesheet_pi
 
 XML_MEDIA_TYPE = "application/xml; charset=utf-8"
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
@@ -130,7 +131,11 @@ class SitemapIndexDocument:
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         entries = self._entries(state)
-        content = sitemap_index(((sitemap_url(settings, n), lastmod) for n, lastmod, _ in entries), settings.timezone)
+        content = sitemap_index(
+            ((sitemap_url(settings, n), lastmod) for n, lastmod, _ in entries),
+            settings.timezone,
+            stylesheet_pi(settings.base_url),
+        )
         return Body(content, max((changed for _, _, changed in entries), default=0), XML_MEDIA_TYPE)
 
 
@@ -153,7 +158,7 @@ class SectionsSitemapDocument:
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         page = section_pages(state)[self.page - 1]
         urls = [(f"{settings.base_url}/{slug}", lastmod) for slug, lastmod in page]
-        content = urlset([page_entries(urls, settings.timezone)])
+        content = urlset([page_entries(urls, settings.timezone)], stylesheet=stylesheet_pi(settings.base_url))
         return Body(content, max(lastmod for _, lastmod in page), XML_MEDIA_TYPE)
 
 
@@ -184,7 +189,7 @@ class ArticleSitemapDocument:
         self, pool: ReadPool, settings: Settings, state: SiteState, file: ArchiveFile
     ) -> AsyncIterator[bytes]:
         same_host = SameHost(settings.base_url)
-        head, tail = urlset_ends()
+        head, tail = urlset_ends(stylesheet_pi(settings.base_url))
         yield head
 
         def fetch(after: tuple[int, str] | None, left: int) -> Awaitable[list[SitemapRow]]:
@@ -236,7 +241,8 @@ class NewsSitemapDocument:
         news = archive_of(state).news
         if self.page is None and news.pages > 1:
             urls = [(f"{settings.base_url}/news-sitemap-{n}.xml", None) for n in range(1, news.pages + 1)]
-            return Body(sitemap_index(urls, settings.timezone), news.last_modified, XML_MEDIA_TYPE)
+            index = sitemap_index(urls, settings.timezone, stylesheet_pi(settings.base_url))
+            return Body(index, news.last_modified, XML_MEDIA_TYPE)
         page = self.page or 1
         origin = site_origin(settings.base_url)
         rows = await news_rows(pool, news.since, state.now, origin, news.before(page), news.page_size)
@@ -249,6 +255,6 @@ class NewsSitemapDocument:
                 settings.timezone,
                 SameHost(settings.base_url),
             )
-            return urlset([chunk], news=True)
+            return urlset([chunk], news=True, stylesheet=stylesheet_pi(settings.base_url))
 
         return Body(write, news.last_modified, XML_MEDIA_TYPE)

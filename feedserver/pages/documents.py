@@ -1,0 +1,150 @@
+"""The documents of the pages: each scope's HTML page, /feeds.opml, the stylesheet
+and the XSL. Cached, compressed and answered like the feeds (feedserver.cache,
+feedserver.http), with signatures the change check compares."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from feedserver.body import Body
+from feedserver.config import Settings
+from feedserver.db import ReadPool
+from feedserver.documents import FeedDocument
+from feedserver.feeds import FeedScope, ItemCache
+from feedserver.pages.i18n import Labels
+from feedserver.pages.opml import render_opml
+from feedserver.pages.render import (
+    ENV,
+    OPML_PATH,
+    STYLE_PATH,
+    Link,
+    page_path,
+    render_page,
+    section_title,
+    section_tree,
+    tree_signature,
+)
+from feedserver.state import SiteState
+from feedserver.stylesheet import STYLESHEET_PATH
+from feedserver.text import xml_safe
+
+HTML_MEDIA_TYPE = "text/html; charset=utf-8"
+OPML_MEDIA_TYPE = "text/x-opml; charset=utf-8"
+HERE = Path(__file__).parent
+
+
+def ancestors(slug: str) -> list[str]:
+    """`berita/tiongkok/ekonomi` -> [`berita`, `berita/tiongkok`]."""
+    parts = slug.split("/")
+    return ["/".join(parts[:n]) for n in range(1, len(parts))]
+
+
+@dataclass(frozen=True)
+class PageDocument:
+    """The page of a scope (/ for the site, /section/{path}/): what its feed lists, for a person."""
+
+    scope: FeedScope
+    items: ItemCache | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def key(self) -> str:
+        return page_path(self.scope)
+
+    def exists(self, state: SiteState) -> bool:
+        return FeedDocument(self.scope, "rss").exists(state)
+
+    def signature(self, state: SiteState) -> Hashable:
+        # The scope's signature covers its sections (the site's: all of them,
+        # hence the tree on /); a section page also shows its ancestors' titles.
+        section = self.scope.section
+        crumbs = () if section is None else tuple(section_title(s, state) for s in ancestors(section))
+        return ("page", self.scope.signature(state), crumbs)
+
+    async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
+        build = await FeedDocument(self.scope, "rss", self.items).feed(pool, settings, state)
+        section = self.scope.section
+        base = settings.base_url
+        if section is None:
+            title = xml_safe(settings["site.title"])
+            breadcrumb: list[Link] = []
+        else:
+            title = section_title(section, state)
+            breadcrumb = [Link(Labels(settings["site.language"])["home"], base + "/")]
+            breadcrumb += [Link(section_title(s, state), base + page_path(FeedScope(s))) for s in ancestors(section)]
+
+        def write() -> bytes:  # in the cache's worker thread
+            feed = build()
+            return render_page(self.scope, feed, state, settings, title, feed.description, breadcrumb)
+
+        return Body(write, self.scope.last_modified(state), HTML_MEDIA_TYPE)
+
+
+@dataclass(frozen=True)
+class OpmlDocument:
+    """/feeds.opml: every scope's RSS feed and page, sections nested (feedserver.pages.opml)."""
+
+    key: str = OPML_PATH
+
+    def exists(self, state: SiteState) -> bool:
+        return True
+
+    def signature(self, state: SiteState) -> Hashable:
+        return ("opml", tree_signature(state), FeedScope(None).last_modified(state))
+
+    async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
+        base = settings.base_url
+        modified = FeedScope(None).last_modified(state)
+        content = render_opml(
+            xml_safe(settings["site.title"]),
+            base + FeedScope(None).feed_path("rss"),
+            base + "/",
+            Labels(settings["site.language"])["sections"],
+            section_tree(state, settings),
+            (),
+            modified,
+        )
+        return Body(content, modified, OPML_MEDIA_TYPE)
+
+
+@dataclass(frozen=True)
+class AssetDocument:
+    """A file the pages and the XSL use: the stylesheet, or the XSL rendered with the
+    site's labels. Their bytes depend on the installed package and the settings only;
+    dated by the file's modification time (the same in every worker)."""
+
+    key: str
+
+    def exists(self, state: SiteState) -> bool:
+        return self.key in ASSETS
+
+    def signature(self, state: SiteState) -> Hashable:
+        return ("asset", self.key)
+
+    async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
+        source, media_type = ASSETS[self.key]
+        modified = int(source.stat().st_mtime)
+        if source.suffix == ".xsl":
+            labels = Labels(settings["site.language"])
+            content = (
+                ENV.get_template(source.name)
+                .render(
+                    lang=settings["site.language"],
+                    labels=labels,
+                    site_title=xml_safe(settings["site.title"]),
+                    home_url=settings.base_url + "/",
+                    stylesheet_url=settings.base_url + STYLE_PATH,
+                )
+                .encode("utf-8")
+            )
+        else:
+            content = source.read_bytes()
+        return Body(content, modified, media_type)
+
+
+ASSETS = {
+    STYLE_PATH: (HERE / "static" / "style.css", "text/css; charset=utf-8"),
+    # text/xsl: the type browsers load an xml-stylesheet's XSLT under (with nosniff too).
+    STYLESHEET_PATH: (HERE / "templates" / "feed.xsl", "text/xsl; charset=utf-8"),
+}
