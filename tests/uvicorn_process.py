@@ -90,9 +90,11 @@ def running_server(
     workdir: Path,
     settings: Mapping[str, object] | None = None,
     ready_timeout: float = 15,
+    port: int | None = None,
 ) -> Iterator[RunningServer]:
-    """`python -m feedserver serve` on a free port of 127.0.0.1, stopped when the block ends."""
-    port = free_port()
+    """`python -m feedserver serve` on a free port of 127.0.0.1 (or `port`, for a test that
+    must name the server's own URL in its settings), stopped when the block ends."""
+    port = port or free_port()
     log = workdir / f"server-{port}.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
