@@ -16,8 +16,12 @@ import httpx
 import pytest
 from lxml import etree, html
 
+from feedserver.documents import FeedDocument
+from feedserver.feeds import FeedScope
 from feedserver.http import prefers_html
 from feedserver.pages.i18n import LANGUAGES, MONTHS
+from feedserver.pages.opml import render_opml
+from feedserver.pages.render import Index, Node, render_index, render_page
 from tests.cms import cms_connection, publish
 from tests.conftest import BASE_URL, FakeClock, article, make_settings, section, serve, write_records
 
@@ -460,3 +464,46 @@ async def test_pages_are_cached_and_re_rendered_only_when_what_they_show_changes
         assert f"{BASE_URL}/section/olahraga/bola/feed.rss" in opml.text
         # A parent nobody declared still has its page.
         assert (await client.get("/section/olahraga/")).status_code == 200
+
+
+@pytest.mark.anyio
+async def test_tag_and_author_indexes_show_on_the_site_page_their_own_page_and_the_opml(
+    site: Path, clock: FakeClock
+) -> None:
+    """The templates for tags and authors, given their entries (the state that lists
+    them plugs in here: Index)."""
+    tags = Index(
+        "tags",
+        "Topik",
+        f"{BASE_URL}/tags/",
+        (Node("panda", "Panda 熊猫", f"{BASE_URL}/tag/panda/", f"{BASE_URL}/tag/panda/feed.rss"),),
+    )
+    authors = Index(
+        "authors",
+        "Penulis",
+        f"{BASE_URL}/authors/",
+        (Node("sari", "Sari <b>Wijaya</b>", f"{BASE_URL}/author/sari/", f"{BASE_URL}/author/sari/feed.rss"),),
+    )
+    settings = make_settings(site)
+    async with serve(settings, clock) as (_client, app):
+        service = app.state.service
+        build = await FeedDocument(FeedScope(None), "rss").feed(service.pool, settings, service.state)
+        home = page(render_page(FeedScope(None), build(), service.state, settings, "Kabar", "", (), (tags, authors)))
+    clouds = home.findall(".//nav[@class='cloud']")
+    assert [c.find("h2/a").get("href") for c in clouds] == [f"{BASE_URL}/tags/", f"{BASE_URL}/authors/"]
+    assert [[a.text for a in c.findall("ul/li/a")] for c in clouds] == [["Panda 熊猫"], ["Sari <b>Wijaya</b>"]]
+    index = page(render_index(authors, settings))
+    assert index.findtext(".//h1") == "Penulis"
+    assert [a.get("href") for a in index.findall(".//ul[@class='index']/li/a")] == [
+        f"{BASE_URL}/author/sari/",
+        f"{BASE_URL}/author/sari/feed.rss",
+    ]
+    assert not index.findall(".//b")  # escaped
+    opml = etree.fromstring(
+        render_opml("Kabar", f"{BASE_URL}/feed.rss", f"{BASE_URL}/", "Rubrik", (), (tags, authors), 0)
+    )
+    groups = opml.findall("body/outline")[1:]
+    assert [(g.get("text"), [o.get("xmlUrl") for o in g]) for g in groups] == [
+        ("Topik", [f"{BASE_URL}/tag/panda/feed.rss"]),
+        ("Penulis", [f"{BASE_URL}/author/sari/feed.rss"]),
+    ]

@@ -34,7 +34,7 @@ def render_opml(
     site_page: str,
     sections_heading: str,
     tree: Sequence[Node],
-    indexes: Sequence[tuple[Index, Sequence[Node]]],
+    indexes: Sequence[Index],
     modified: int,
 ) -> bytes:
     """The site first, then a group per kind: the section tree, then each index's entries."""
@@ -48,9 +48,9 @@ def render_opml(
     _subscription(body, title, site_rss, site_page)
     if tree:
         _sections(etree.SubElement(body, "outline", text=sections_heading), tree)
-    for index, entries in indexes:
-        if entries:
+    for index in indexes:
+        if index.entries:
             group = etree.SubElement(body, "outline", text=index.title)
-            for entry in entries:
+            for entry in index.entries:
                 _subscription(group, entry.title, entry.rss, entry.url)
     return bytes(etree.tostring(opml, xml_declaration=True, encoding="UTF-8", pretty_print=True))

@@ -103,12 +103,13 @@ def tree_signature(state: SiteState) -> tuple[tuple[str, str], ...]:
 
 @dataclass(frozen=True)
 class Index:
-    """A list of scopes on the front page and on its own page (tags, authors)."""
+    """A kind of scope listed on the front page, in the OPML and on its own page
+    (/tags/, /authors/): each entry with its page and RSS feed."""
 
     kind: str
     title: str
     url: str
-    entries: tuple[Link, ...] = field(default=())
+    entries: tuple[Node, ...] = field(default=())
 
 
 def _item(item: FeedItem, labels: Labels, settings: Settings) -> dict[str, Any]:
@@ -196,7 +197,7 @@ def render_page(
     return template.render(context).encode("utf-8")
 
 
-def render_index(index: Index, entries: Sequence[Node], settings: Settings) -> bytes:
+def render_index(index: Index, settings: Settings) -> bytes:
     """An index page (/tags/, /authors/): every entry with its page and RSS feed."""
     labels = Labels(settings["site.language"])
     base = settings.base_url
@@ -219,7 +220,7 @@ def render_index(index: Index, entries: Sequence[Node], settings: Settings) -> b
         "stylesheet_url": base + STYLE_PATH,
         "breadcrumb": [Link(labels["home"], base + "/")],
         "opml_url": "",
-        "entries": entries,
+        "entries": index.entries,
         "footer_links": _footer(labels, settings),
     }
     return ENV.get_template("index.html").render(context).encode("utf-8")
