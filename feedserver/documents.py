@@ -100,4 +100,4 @@ class FeedDocument:
             return xml if self.fmt == "json" else with_stylesheet(xml, settings.base_url)
 
         browser = BROWSER_MEDIA_TYPE if self.fmt != "json" else None
-        return Body(write, self.scope.last_modified(state), MEDIA_TYPES[self.fmt], browser)
+        return Body(write, self.scope.last_modified(state), MEDIA_TYPES[self.fmt], browser_media_type=browser)

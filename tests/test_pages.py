@@ -507,3 +507,28 @@ async def test_tag_and_author_indexes_show_on_the_site_page_their_own_page_and_t
         ("Topik", [f"{BASE_URL}/tag/panda/feed.rss"]),
         ("Penulis", [f"{BASE_URL}/author/sari/feed.rss"]),
     ]
+
+
+@pytest.mark.anyio
+async def test_the_stylesheet_sends_an_archive_reader_to_the_subscription_document(
+    site: Path, clock: FakeClock
+) -> None:
+    """An RFC 5005 archive names its subscription document rel="current": the page
+    offers that address to copy, and links the feed's page, not the archive's folder."""
+    archive = f"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:fh="http://purl.org/syndication/history/1.0">
+  <title>Berita – Kabar Tiongkok</title><id>tag:example.id,2025:section/berita</id>
+  <updated>2025-06-30T10:00:00+07:00</updated>
+  <fh:archive/>
+  <link rel="self" href="{BASE_URL}/section/berita/archive/2025-06/feed.atom"/>
+  <link rel="current" href="{BASE_URL}/section/berita/feed.atom"/>
+  <entry><title>Arsip 旧闻</title><id>tag:example.id,2025:article/x</id><updated>2025-06-01T10:00:00+07:00</updated>
+    <link rel="alternate" href="{BASE_URL}/berita/x"/></entry>
+</feed>""".encode()
+    async with serve(make_settings(site), clock) as (client, _app):
+        xsl = (await client.get("/assets/feed.xsl")).content
+    transform = etree.XSLT(etree.fromstring(xsl, etree.XMLParser(resolve_entities=False, no_network=True)))
+    result = html.fromstring(str(transform(etree.fromstring(archive))))
+    assert result.find(".//input").get("value") == f"{BASE_URL}/section/berita/feed.atom"
+    assert f"{BASE_URL}/section/berita/" in {a.get("href") for a in result.iter("a")}
+    assert [h.text_content() for h in result.iter("h3")] == ["Arsip 旧闻"]

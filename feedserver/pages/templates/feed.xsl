@@ -11,11 +11,22 @@
 <xsl:output method="html" encoding="UTF-8" indent="no" doctype-system="about:legacy-compat"/>
 
 <xsl:variable name="self" select="/rss/channel/atom:link[@rel='self']/@href | /atom:feed/atom:link[@rel='self']/@href"/>
+<!-- The address to subscribe to: an archive or a page of a feed's history names its
+     subscription document as rel="current" or rel="first" (RFC 5005 sections 3 and 4). -->
+<xsl:variable name="current" select="/rss/channel/atom:link[@rel='current']/@href | /atom:feed/atom:link[@rel='current']/@href"/>
+<xsl:variable name="first" select="/rss/channel/atom:link[@rel='first']/@href | /atom:feed/atom:link[@rel='first']/@href"/>
+<xsl:variable name="subscription">
+  <xsl:choose>
+    <xsl:when test="$current"><xsl:value-of select="$current"/></xsl:when>
+    <xsl:when test="$first"><xsl:value-of select="$first"/></xsl:when>
+    <xsl:otherwise><xsl:value-of select="$self"/></xsl:otherwise>
+  </xsl:choose>
+</xsl:variable>
 <!-- A feed's page is the folder of its feed files: /section/berita/feed.rss is about /section/berita/. -->
 <xsl:variable name="page">
   <xsl:choose>
-    <xsl:when test="contains($self, 'feed.rss')"><xsl:value-of select="substring-before($self, 'feed.rss')"/></xsl:when>
-    <xsl:when test="contains($self, 'feed.atom')"><xsl:value-of select="substring-before($self, 'feed.atom')"/></xsl:when>
+    <xsl:when test="contains($subscription, 'feed.rss')"><xsl:value-of select="substring-before($subscription, 'feed.rss')"/></xsl:when>
+    <xsl:when test="contains($subscription, 'feed.atom')"><xsl:value-of select="substring-before($subscription, 'feed.atom')"/></xsl:when>
     <xsl:otherwise>{{ home_url }}</xsl:otherwise>
   </xsl:choose>
 </xsl:variable>
@@ -42,7 +53,7 @@
     <h2 id="subscribe-heading">{{ labels["subscribe"] }}</h2>
     <p>{{ labels["xsl_note"] }} {{ labels["what_is_a_feed"] }}</p>
     <label for="feed-url">{{ labels["feed_address"] }}</label>
-    <input id="feed-url" type="url" readonly="readonly" value="{$self}"/>
+    <input id="feed-url" type="url" readonly="readonly" value="{$subscription}"/>
     <p><a href="{$page}">{{ labels["xsl_page"] }}</a></p>
   </section>
 </xsl:template>
