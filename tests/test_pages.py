@@ -6,6 +6,7 @@ feedparser."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from feedserver.pages.i18n import LANGUAGES, MONTHS
 from feedserver.pages.opml import render_opml
 from feedserver.pages.render import Index, Node, render_index, render_page
 from tests.cms import cms_connection, publish
-from tests.conftest import BASE_URL, FakeClock, article, make_settings, section, serve, write_records
+from tests.conftest import BASE_URL, REPO, FakeClock, article, make_settings, section, serve, write_records
 
 IDENTITY = {"Accept-Encoding": "identity"}
 CHROMIUM = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8"
@@ -532,3 +533,30 @@ async def test_the_stylesheet_sends_an_archive_reader_to_the_subscription_docume
     assert result.find(".//input").get("value") == f"{BASE_URL}/section/berita/feed.atom"
     assert f"{BASE_URL}/section/berita/" in {a.get("href") for a in result.iter("a")}
     assert [h.text_content() for h in result.iter("h3")] == ["Arsip 旧闻"]
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG 2.2 contrast ratio of two #rgb or #rrggbb colours."""
+
+    def luminance(colour: str) -> float:
+        digits = colour[1:] if len(colour) == 7 else "".join(c * 2 for c in colour[1:])
+        channels = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_every_text_colour_of_the_stylesheet_has_aa_contrast_on_every_background() -> None:
+    """WCAG 1.4.3 (AA): 4.5:1 for text. Every colour against every background the
+    stylesheet sets (a pair that never meets only makes the test stricter)."""
+    css = (REPO / "feedserver" / "pages" / "static" / "style.css").read_text()
+    hex_colour = r"(#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b)"
+    colours = set(re.findall(r"(?<![-\w])color:\s*" + hex_colour, css))
+    backgrounds = set(re.findall(r"background:\s*" + hex_colour, css))
+    assert len(colours) >= 5 and len(backgrounds) >= 3
+    assert contrast("#777", "#fff") < 4.5  # the check can fail
+    for colour in colours:
+        for background in backgrounds:
+            assert contrast(colour, background) >= 4.5, (colour, background)
