@@ -30,6 +30,19 @@ class FeedScope:
 
     section: str | None
 
+    @classmethod
+    def site(cls) -> FeedScope:
+        return cls(None)
+
+    @classmethod
+    def of_section(cls, path: str) -> FeedScope:
+        return cls(path)
+
+    @property
+    def kind(self) -> str:
+        """ "site" or "section": what the scope's page shows around its items."""
+        return "site" if self.section is None else "section"
+
     def feed_path(self, fmt: str) -> str:
         name = EXTENSIONS[fmt]
         return f"/{name}" if self.section is None else f"/section/{self.section}/{name}"

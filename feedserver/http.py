@@ -1,4 +1,5 @@
-"""HTTP for cached documents: conditional GET, gzip negotiation, HEAD, raw ASGI sends.
+"""HTTP for cached documents: conditional GET, gzip negotiation, the browser variant
+of RSS and Atom (same bytes as application/xml, see prefers_html), HEAD, raw ASGI sends.
 
 Used both by the Starlette routes and by the hit fast path (app.CacheFastPath), so
 a hit and a miss answer with the same headers. Rules follow RFC 9110: If-None-Match

@@ -66,7 +66,7 @@ def unavailable() -> Response:
 
 async def home(request: Request) -> Response | RenderedResponse:
     """The site's page: its newest articles, how to subscribe, the section tree."""
-    return await serve_document(request, PageDocument(FeedScope(None), _service(request).items))
+    return await serve_document(request, PageDocument(FeedScope.site(), _service(request).items))
 
 
 async def opml(request: Request) -> Response | RenderedResponse:
@@ -91,7 +91,7 @@ async def section_feed(request: Request) -> Response | RenderedResponse:
     """A section's page, /section/<section path>/, or its feed: feed.rss, feed.atom or feed.json there."""
     rest = request.path_params["rest"]
     if page := SECTION_PAGE.match(rest):
-        return await serve_document(request, PageDocument(FeedScope(page["slug"]), _service(request).items))
+        return await serve_document(request, PageDocument(FeedScope.of_section(page["slug"]), _service(request).items))
     match = SECTION_PATH.match(rest)
     if match is None:
         raise HTTPException(

@@ -66,13 +66,15 @@ class PageDocument:
         build = await FeedDocument(self.scope, "rss", self.items).feed(pool, settings, state)
         section = self.scope.section
         base = settings.base_url
-        if section is None:
-            title = xml_safe(settings["site.title"])
-            breadcrumb: list[Link] = []
-        else:
+        title = xml_safe(settings["site.title"])
+        breadcrumb: list[Link] = []
+        if self.scope.kind != "site":
+            breadcrumb.append(Link(Labels(settings["site.language"])["home"], base + "/"))
+        if section is not None:
             title = section_title(section, state)
-            breadcrumb = [Link(Labels(settings["site.language"])["home"], base + "/")]
-            breadcrumb += [Link(section_title(s, state), base + page_path(FeedScope(s))) for s in ancestors(section)]
+            breadcrumb += [
+                Link(section_title(s, state), base + page_path(FeedScope.of_section(s))) for s in ancestors(section)
+            ]
 
         def write() -> bytes:  # in the cache's worker thread
             feed = build()
@@ -91,14 +93,14 @@ class OpmlDocument:
         return True
 
     def signature(self, state: SiteState) -> Hashable:
-        return ("opml", tree_signature(state), FeedScope(None).last_modified(state))
+        return ("opml", tree_signature(state), FeedScope.site().last_modified(state))
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         base = settings.base_url
-        modified = FeedScope(None).last_modified(state)
+        modified = FeedScope.site().last_modified(state)
         content = render_opml(
             xml_safe(settings["site.title"]),
-            base + FeedScope(None).feed_path("rss"),
+            base + FeedScope.site().feed_path("rss"),
             base + "/",
             Labels(settings["site.language"])["sections"],
             section_tree(state, settings),

@@ -87,7 +87,7 @@ def section_tree(state: SiteState, settings: Settings, below: str | None = None)
         )
 
     def node(slug: str) -> Node:
-        scope = FeedScope(slug)
+        scope = FeedScope.of_section(slug)
         base = settings.base_url
         return Node(
             slug, section_title(slug, state), base + page_path(scope), base + scope.feed_path("rss"), children(slug)
@@ -131,7 +131,9 @@ def _item(item: FeedItem, labels: Labels, settings: Settings) -> dict[str, Any]:
         "iso": item.published.isoformat(),
         "when": labels.date(item.published),
         "section_title": section.label or section.term if section else "",
-        "section_url": settings.base_url + page_path(FeedScope(section.term)) if section else settings.base_url + "/",
+        "section_url": settings.base_url + page_path(FeedScope.of_section(section.term))
+        if section
+        else settings.base_url + "/",
         "reading_time": labels.reading_time(item.reading_time_minutes) if item.reading_time_minutes > 0 else "",
         "source": item.source,
         "authors": ", ".join(a.name for a in item.authors),
@@ -167,9 +169,9 @@ def render_page(
     labels = Labels(settings["site.language"])
     base = settings.base_url
     site_title = xml_safe(settings["site.title"])
-    is_site = scope.section is None
+    is_site = scope.kind == "site"
     feeds = {fmt: base + scope.feed_path(fmt) for fmt, _, _ in FEED_TYPES}
-    alternates = _alternates(feeds, title, None if is_site else FeedScope(None), settings)
+    alternates = _alternates(feeds, title, None if is_site else FeedScope.site(), settings)
     if is_site:
         alternates.append(Link(f"{site_title} (OPML)", base + OPML_PATH, "text/x-opml"))
     context = {
@@ -189,7 +191,7 @@ def render_page(
         "opml_url": base + OPML_PATH if is_site else "",
         "items": [_item(item, labels, settings) for item in feed.items],
         "tree": section_tree(state, settings) if is_site else (),
-        "subsections": () if is_site else section_tree(state, settings, scope.section),
+        "subsections": () if scope.section is None else section_tree(state, settings, scope.section),
         "indexes": indexes,
         "footer_links": _footer(labels, settings),
     }
@@ -202,7 +204,7 @@ def render_index(index: Index, settings: Settings) -> bytes:
     labels = Labels(settings["site.language"])
     base = settings.base_url
     site_title = xml_safe(settings["site.title"])
-    site = FeedScope(None)
+    site = FeedScope.site()
     context = {
         "lang": settings["site.language"],
         "labels": labels,
