@@ -115,7 +115,6 @@ def test_feeds_stay_valid_while_the_cms_writes(server: RunningServer, db_path: P
     problems = [p for r in readers for p in r.problems]
     assert not problems, "\n".join(problems[:20]) + "\n" + server.output()
     assert all(r.counts[200] > 0 for r in readers)
-    assert sum(r.counts[304] for r in readers) > 0  # the conditional GETs were answered as such
 
     # The last article written shows within the configured delay after the writer stops.
     last, deleted = result["last"], set(result["deleted"])
@@ -129,6 +128,16 @@ def test_feeds_stay_valid_while_the_cms_writes(server: RunningServer, db_path: P
             if last in ids or time.monotonic() - written_at > VISIBLE_WITHIN:
                 break
             time.sleep(REFRESH_SECONDS / 4)
+        # Once the writes have settled, the conditional GETs are answered as such:
+        # every document revalidates with a 304. (During the writes every feed and
+        # the site's page change all the time, and a loaded machine may not let a
+        # reader come round to a path twice.)
+        for path in PATHS:
+            reader.read(path)
+        before = reader.counts[304]
+        for path in PATHS:
+            reader.read(path)
+        assert reader.counts[304] - before == len(PATHS), reader.counts
     finally:
         reader.client.close()
     assert last in ids, f"{last} not in the site feed {VISIBLE_WITHIN} s after the writer stopped"
