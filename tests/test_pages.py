@@ -465,6 +465,12 @@ async def test_pages_are_cached_and_re_rendered_only_when_what_they_show_changes
         assert f"{BASE_URL}/section/olahraga/bola/feed.rss" in opml.text
         # A parent nobody declared still has its page.
         assert (await client.get("/section/olahraga/")).status_code == 200
+        # The scheduled article shows by itself once its time comes, never before.
+        assert "Terjadwal nanti" not in (await client.get("/", headers=IDENTITY)).text
+        clock.advance(5 * 3600 + 1)
+        assert await app.state.watcher.check() is True
+        assert "Terjadwal nanti" in (await client.get("/", headers=IDENTITY)).text
+        assert "Terjadwal nanti" in (await client.get("/section/berita/tiongkok/", headers=IDENTITY)).text
 
 
 @pytest.mark.anyio
