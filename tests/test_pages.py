@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import feedparser
+import html5lib
 import httpx
 import pytest
 from lxml import etree, html
@@ -286,6 +287,13 @@ async def test_every_link_on_every_page_answers_200(site: Path, clock: FakeClock
                         continue
                     queue.append(path_of(url))
         assert pages >= 4  # /, /section/berita/, /section/berita/tiongkok/, /section/ekonomi/
+        for path in seen:
+            response = await client.get(path, headers=IDENTITY)
+            if response.headers["content-type"].startswith("text/html"):
+                # Conforming HTML: no parse error under the WHATWG algorithm.
+                parser = html5lib.HTMLParser(strict=True)
+                parser.parse(response.content)
+                assert parser.errors == [], (path, parser.errors)
         assert {"/feeds.opml", "/assets/style.css", "/sitemap.xml", "/section/ekonomi/feed.json"} <= seen
 
 
