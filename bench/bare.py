@@ -73,7 +73,7 @@ def starlette_app(directory: Path) -> Starlette:
 def main(argv: list[str]) -> int:
     kind, directory, port = argv[0], Path(argv[1]), int(argv[2])
     app = asgi_app(directory) if kind == "asgi" else starlette_app(directory)
-    options = uvicorn_options(load_settings(overrides={"server.port": port, "server.workers": 1}))
+    options = uvicorn_options(load_settings(overrides={"server.port": port, "server.workers": 1}, required=False))
     uvicorn.run(app, **options)
     return 0
 

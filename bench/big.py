@@ -137,7 +137,7 @@ async def query_times(database: Path, scopes: list[tuple[str, str | None]]) -> d
     from feedserver.feeds import FeedScope
     from feedserver.state import load_site_state
 
-    settings = load_settings(overrides={"database.path": str(database)})
+    settings = load_settings(overrides={"database.path": str(database)}, required=False)
     pool = ReadPool(database, 1, 60.0, 3.0)
     await pool.open()
     try:

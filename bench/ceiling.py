@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import (
+    BENCH_SITE,
     PYTHON,
     BenchError,
     Processes,
@@ -64,7 +65,12 @@ def site_feed_size(database: Path, items: int) -> int:
 
     async def render() -> int:
         settings = load_settings(
-            overrides={"database.path": str(database), "feeds.items": items, "site.base_url": "https://example.id"}
+            overrides={
+                "database.path": str(database),
+                "feeds.items": items,
+                "site.base_url": "https://example.id",
+                **BENCH_SITE,
+            }
         )
         service = FeedService(settings)
         await service.open()

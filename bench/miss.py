@@ -25,7 +25,7 @@ from typing import Any
 
 from corpus import build_database
 from feedgen.feed import FeedGenerator
-from harness import Processes, log, table, verdict
+from harness import BENCH_SITE, Processes, log, table, verdict
 from zlib_ng import gzip_ng  # the compressor the server uses (feedserver/cache.py)
 
 from feedserver.config import load_settings
@@ -80,7 +80,12 @@ async def render_only(document: FeedDocument, service: FeedService) -> bytes:
 
 async def measure(database: Path, repeats: int) -> dict[str, Any]:
     settings = load_settings(
-        overrides={"database.path": str(database), "feeds.items": ITEMS, "site.base_url": "https://example.id"}
+        overrides={
+            "database.path": str(database),
+            "feeds.items": ITEMS,
+            "site.base_url": "https://example.id",
+            **BENCH_SITE,
+        }
     )
     level = settings["cache.gzip_level"]
     service = FeedService(settings)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feedserver.changes import ChangeWatcher
@@ -41,11 +42,23 @@ class CacheFastPath:
         await self.app(scope, receive, send)
 
 
+def create_demo_app() -> CacheFastPath:
+    """The app of `serve --demo`: also a page for each demo article at its URL's
+    path (feedserver.demopage), so an item clicked in a reader shows the story."""
+    from feedserver.demopage import DEMO_ROUTES
+
+    return create_app(extra_routes=DEMO_ROUTES)
+
+
 def create_app(
-    settings: Settings | None = None, clock: Callable[[], float] = time.time, watch: bool = True
+    settings: Settings | None = None,
+    clock: Callable[[], float] = time.time,
+    watch: bool = True,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> CacheFastPath:
     """Build the app. `clock` is injectable so tests move time instead of sleeping;
-    `watch=False` leaves the change check to the test (`app.state.watcher.check()`)."""
+    `watch=False` leaves the change check to the test (`app.state.watcher.check()`);
+    `extra_routes` are tried after every route of the server's own."""
     settings = settings or load_settings()
     service = FeedService(settings, clock)
     watcher = ChangeWatcher(service)
@@ -63,7 +76,7 @@ def create_app(
             await watcher.stop()
             await service.close()
 
-    starlette = Starlette(routes=ROUTES, lifespan=lifespan)
+    starlette = Starlette(routes=[*ROUTES, *extra_routes], lifespan=lifespan)
     # No slash redirects: Starlette builds their Location from the Host header,
     # and absolute URLs must come from site.base_url only. A feed URL
     # with a stray slash is malformed: 404.

@@ -36,7 +36,8 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 def _database_from(args: argparse.Namespace) -> Path:
     if args.db:
         return Path(args.db)
-    return load_settings(Path(args.config) if args.config else None).database_path
+    # Importing needs no site identity: only database.path is read.
+    return load_settings(Path(args.config) if args.config else None, required=False).database_path
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -109,17 +110,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for option, key in (("host", "server.host"), ("port", "server.port"), ("workers", "server.workers")):
         if getattr(args, option) is not None:
             overrides[key] = getattr(args, option)
+    from feedserver.demo import DEMO_SITE
+    from feedserver.server import listen_problem, run_uvicorn
+
+    config = Path(args.config) if args.config else None
+    fallbacks = DEMO_SITE if args.demo else None
     try:
-        settings = load_settings(Path(args.config) if args.config else None, overrides=overrides)
+        settings = load_settings(config, overrides=overrides, fallbacks=fallbacks, required=not args.demo)
         if args.demo:
             base = f"http://{settings['server.host']}:{settings['server.port']}"
             overrides.update({"site.base_url": base, "database.path": str(DEMO_DATABASE.resolve())})
-            count = build_demo_database(DEMO_DATABASE, base)
-            print(f"feedserver: built demo database {DEMO_DATABASE} ({count} articles)", file=sys.stderr)
-            settings = load_settings(Path(args.config) if args.config else None, overrides=overrides)
+            settings = load_settings(config, overrides=overrides, fallbacks=fallbacks)
     except ConfigError as exc:
         return _fail(str(exc))
-    problem = check_database(settings)
+    if args.demo:
+        # Before anything is built: a busy port is one line, not a rebuilt
+        # demo and then a uvicorn traceback.
+        problem = listen_problem(settings["server.host"], settings["server.port"])
+        if problem:
+            return _fail(problem)
+        count = build_demo_database(DEMO_DATABASE, settings.base_url)
+        print(f"feedserver: built demo database {DEMO_DATABASE} ({count} articles)", file=sys.stderr)
+        # Workers must see the demo's identity too, where the config set none.
+        overrides.update({key: settings[key] for key in DEMO_SITE})
+    problem = check_database(settings) or listen_problem(settings["server.host"], settings["server.port"])
     if problem:
         return _fail(problem)
     # Workers are separate processes that build their own settings: hand them
@@ -128,9 +142,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
     for key, value in overrides.items():
         os.environ[SETTINGS_BY_KEY[key].env_name] = str(value)
-    from feedserver.server import run_uvicorn
-
-    return run_uvicorn(settings)
+    return run_uvicorn(settings, "feedserver.app:create_demo_app" if args.demo else "feedserver.app:create_app")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,17 @@ class ConfigError(Exception):
     """A setting is missing or invalid; the message names the key and the value."""
 
 
+class _Required:
+    """The default of a key the publisher must set: the site's identity never
+    comes from code, so a real database is never served as the demo by accident."""
+
+    def __repr__(self) -> str:
+        return "(required)"
+
+
+REQUIRED: Any = _Required()
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configuration key: `section.name`, its parser, default and help."""
@@ -96,13 +107,60 @@ def _bool(value: Any) -> bool:
 
 
 def _base_url(value: Any) -> str:
-    text = _nonempty(value).rstrip("/")
+    text = _nonempty(value)
     parts = urlsplit(text)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError("must be an absolute http(s) URL such as https://example.id")
-    if parts.query or parts.fragment:
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError("has an invalid port")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a user name or password")
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
         raise ValueError("must not have a query or fragment")
+    if parts.path not in ("", "/"):
+        # robots.txt and the sitemap index must sit at the root of the host, and a
+        # sitemap may list only URLs below its own folder (sitemaps.org, "Sitemap
+        # file location"): feedserver serves its URLs at the root of the origin.
+        raise ValueError(
+            "must be an origin (scheme, host and optional port) with no path: feedserver serves /robots.txt, "
+            "/sitemap.xml and its feeds at the root of the host; mount it there"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _authority(value: Any) -> str:
+    text = _str(value).strip().lower()
+    # RFC 4151 section 2.1: authorityName = DNSname / emailAddress.
+    if text and not re.fullmatch(r"(?:[a-z0-9._%+-]+@)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?", text):
+        raise ValueError("expected a domain name (or an e-mail address) such as example.id (RFC 4151)")
     return text
+
+
+_PLACEHOLDER = re.compile(r"{([^{}]*)}")
+
+
+def _url_template(*required: str) -> Callable[[Any], str]:
+    """A page URL template; `{base_url}` and `{slug}` are filled in (site.section_url)."""
+
+    def parse(value: Any) -> str:
+        text = _nonempty(value)
+        names = set(_PLACEHOLDER.findall(text))
+        unknown = sorted(names - {"base_url", *required})
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder {{{unknown[0]}}}: use {{base_url}}"
+                + "".join(f" and {{{name}}}" for name in required)
+            )
+        for name in ("base_url", *required):
+            if name not in names:
+                raise ValueError(f"must contain {{{name}}}")
+        return text
+
+    return parse
 
 
 def _optional_url(value: Any) -> str:
@@ -146,7 +204,9 @@ def _lines(value: Any) -> tuple[str, ...]:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("site.title", "Kabar Tiongkok", "Site name, used as every feed's title prefix.", _nonempty),
+    Setting(
+        "site.title", REQUIRED, "Site name, used as every feed's title prefix. Required outside --demo.", _nonempty
+    ),
     Setting(
         "site.description",
         "Berita dan cerita tentang Tiongkok, dalam bahasa Indonesia.",
@@ -155,8 +215,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "site.base_url",
-        "https://example.id",
-        "Public origin of the site (where feedserver is mounted); every absolute URL starts with it.",
+        REQUIRED,
+        "Public origin of the site (scheme, host, optional port; no path): where feedserver is mounted, at the "
+        "root. Every absolute URL starts with it. Required outside --demo.",
         _base_url,
     ),
     Setting("site.language", "id", "Default language of articles (BCP 47 tag).", _language),
@@ -167,12 +228,37 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "site.logo", "", "Absolute URL of a logo (Atom logo, RSS image, JSON Feed icon); empty for none.", _optional_url
     ),
-    Setting("site.publication_name", "Kabar Tiongkok", "Publication name for the Google News sitemap.", _nonempty),
+    Setting(
+        "site.publication_name",
+        REQUIRED,
+        "Publication name for the Google News sitemap. Required outside --demo.",
+        _nonempty,
+    ),
     Setting(
         "site.id_date",
         "2025",
-        "Date in item ids (tag:HOST,DATE:ID, RFC 4151). Never change it: readers would see every item again.",
+        "Date in item ids (tag:AUTHORITY,DATE:ID, RFC 4151). Never change it: readers would see every item again.",
         _tag_date,
+    ),
+    Setting(
+        "site.id_authority",
+        "",
+        "Authority in item ids (tag:AUTHORITY,DATE:ID, RFC 4151): set it once, to the host of base_url at first "
+        "setup, and never change it, even when the site moves. Empty: the host of base_url.",
+        _authority,
+    ),
+    Setting(
+        "site.home_url",
+        "{base_url}/",
+        "URL of the site's front page (a template: {base_url}); the site feeds' link and JSON home_page_url.",
+        _url_template(),
+    ),
+    Setting(
+        "site.section_url",
+        "{base_url}/{slug}",
+        "URL of a section's page (a template: {base_url}, {slug} the section path); its feeds' link, JSON "
+        "home_page_url and the sections sitemap.",
+        _url_template("slug"),
     ),
     Setting("feeds.items", 50, "How many articles each feed lists.", _int_between(1, 500)),
     Setting("feeds.full_content", True, "Include full article HTML (true) or the summary only (false).", _bool),
@@ -280,8 +366,22 @@ class Settings:
 
     @property
     def host(self) -> str:
-        """Host name of the base URL, used for tag: URIs and same-host checks."""
+        """Host name of the base URL (the default site.id_authority)."""
         return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def id_authority(self) -> str:
+        """The tag: URI authority of item and feed ids: site.id_authority, else the base URL's host."""
+        return str(self.values["site.id_authority"]) or self.host
+
+    @property
+    def home_url(self) -> str:
+        """The site's front page (site.home_url)."""
+        return str(self.values["site.home_url"]).replace("{base_url}", self.base_url)
+
+    def section_url(self, slug: str) -> str:
+        """A section's page (site.section_url); the slug is a URL path already (the slug rules)."""
+        return str(self.values["site.section_url"]).replace("{base_url}", self.base_url).replace("{slug}", slug)
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -307,11 +407,17 @@ def load_settings(
     path: Path | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    fallbacks: Mapping[str, Any] | None = None,
+    required: bool = True,
 ) -> Settings:
-    """Read settings: defaults, then the TOML file, then FEEDSERVER_* variables, then `overrides`.
+    """Read settings: defaults, then `fallbacks`, then the TOML file, then FEEDSERVER_*
+    variables, then `overrides`.
 
     With no `path`, FEEDSERVER_CONFIG names the file, else config/feedserver.toml
-    is read if it exists. Raises ConfigError naming the key and the bad value.
+    is read if it exists. Raises ConfigError naming the key and the bad value, or
+    naming every REQUIRED key nobody set. `fallbacks` give the demo its identity;
+    `required=False` (a command that needs no identity, such as import) leaves
+    such keys out instead.
     """
     env = os.environ if environ is None else environ
     if path is None and env.get(CONFIG_ENV):
@@ -331,16 +437,43 @@ def load_settings(
         if unknown:
             raise ConfigError(f"config file {path}: unknown key {unknown[0]!r}")
     values: dict[str, Any] = {}
+    missing: list[str] = []
     for setting in SETTINGS:
         source, value = "default", setting.default
+        if fallbacks and setting.key in fallbacks:
+            source, value = "the demo", fallbacks[setting.key]
         if setting.key in raw:
             source, value = f"config file {path}", raw[setting.key]
         if setting.env_name in env:
             source, value = f"environment variable {setting.env_name}", env[setting.env_name]
         if overrides and setting.key in overrides:
             source, value = "command line", overrides[setting.key]
+        if value is REQUIRED:
+            missing.append(setting.key)
+            continue
         try:
             values[setting.key] = setting.parse(value)
         except ValueError as exc:
             raise ConfigError(f"invalid {setting.key} = {value!r} (from {source}): {exc}") from None
+    if missing and required:
+        names = ", ".join(missing)
+        variables = ", ".join(SETTINGS_BY_KEY[key].env_name for key in missing)
+        where = f"config file {path}" if path is not None else "no config file"
+        raise ConfigError(
+            f"{names} not set ({where}): the site's identity comes from its publisher; set "
+            f"{'it' if len(missing) == 1 else 'them'} in the config file (copy config/feedserver.toml) or in "
+            f"{variables}, or run `feedserver serve --demo`"
+        )
+    if "site.base_url" in values:
+        _check_page_urls(values)
     return Settings(values)
+
+
+def _check_page_urls(values: Mapping[str, Any]) -> None:
+    """The site's page URLs must lie on its own origin: the sections sitemap lists
+    them, and a sitemap may list only URLs on its own origin (sitemaps.org)."""
+    settings = Settings(values)
+    for key, url in (("site.home_url", settings.home_url), ("site.section_url", settings.section_url("a/b"))):
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or f"{parts.scheme}://{parts.netloc}" != settings.base_url:
+            raise ConfigError(f"invalid {key} = {values[key]!r}: must give a URL on site.base_url ({url!r} is not)")

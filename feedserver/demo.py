@@ -17,6 +17,9 @@ from datetime import datetime, timedelta, timezone
 from random import Random
 
 DEMO_BASE_URL = "https://example.id"
+# The demo's identity: `serve --demo` uses it where the config sets none (the
+# site's identity has no default in code, feedserver.config.REQUIRED).
+DEMO_SITE = {"site.title": "Kabar Tiongkok", "site.publication_name": "Kabar Tiongkok"}
 PINYIN = {
     "chunjie": "春节",
     "zhongqiujie": "中秋节",
@@ -512,6 +515,15 @@ DELETED = (33, 71)
 NO_IMAGE = (9, 58)
 
 
+ARTICLE_PATH = re.compile(r"^/[a-z0-9/-]+-(?P<n>[1-9][0-9]{0,3})$")
+
+
+def article_id_for_path(path: str) -> str | None:
+    """The demo article id (`a-0042`) a demo URL path (`/budaya/...-42`) names, or None."""
+    match = ARTICLE_PATH.match(path)
+    return f"a-{int(match['n']):04d}" if match else None
+
+
 def _slugify(text: str) -> str:
     for latin, chinese in (*CITIES, *PINYIN.items()):
         text = text.replace(chinese, f" {latin} ")
@@ -640,7 +652,7 @@ def demo_records(now: datetime, seed: int = 2026) -> list[dict[str, object]]:
             if rng.random() < 0.3:
                 summary += " " + _plain(rng.choice(topic.details).format(**fill))
         tags = list(topic.tags) + rng.sample([t for t in EXTRA_TAGS if t not in topic.tags], 2)
-        path = f"/{topic.section}/{slug}-{n}"
+        path = f"/{topic.section}/{slug}-{n}"  # article_id_for_path reads it back
         status = "draft" if n in DRAFTS else "deleted" if n in DELETED else "published"
         authors = rng.sample(AUTHORS, 2 if rng.random() < 0.25 else 1)
         article: dict[str, object] = {

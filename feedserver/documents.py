@@ -15,7 +15,7 @@ from typing import Protocol
 from feedserver.body import Body
 from feedserver.config import Settings
 from feedserver.db import ReadPool
-from feedserver.feeds import FeedScope, ItemCache, build_feed
+from feedserver.feeds import FeedScope, ItemCache, build_feed, trail_titles
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
 from feedserver.queries import articles_by_pk, newest_article_keys
@@ -74,9 +74,8 @@ class FeedDocument:
         keys = await newest_article_keys(pool, self.scope.section_slugs(state), state.now, settings["feeds.items"])
         built: list[FeedItem | int] = []  # a built item, or the pk of a row to build
         for key in keys:
-            section = state.sections.get(key.section)
             cache_key = ItemCache.key(
-                key.pk, key.id, key.revision, key.updated_at, section.title if section else None, settings
+                key.pk, key.id, key.revision, key.updated_at, trail_titles(key.section, state.sections), settings
             )
             built.append(items.lookup(cache_key) or key.pk)
         missing = [entry for entry in built if isinstance(entry, int)]

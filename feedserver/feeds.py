@@ -7,15 +7,17 @@ fallback author and the XML-safe text are decided here, once for all formats.
 from __future__ import annotations
 
 import html
+import mimetypes
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from feedserver.config import Settings
-from feedserver.model import Category, Feed, FeedItem, Image, Person
+from feedserver.model import Category, Feed, FeedItem, Image, Person, SectionRef
 from feedserver.queries import ArticleRow
 from feedserver.state import SectionState, SiteState
 from feedserver.text import absolute_url, absolutize_html, uri, xml_safe
@@ -80,12 +82,19 @@ class FeedScope:
                 sorted((s.slug, s.title, s.description, s.changed_at, s.newest_published, s.revision) for s in states)
             ),
             self.last_modified(state),
+            # Items name their sections' parents too (section_trail): a renamed
+            # parent outside the scope changes the feed.
+            self.parent_titles(state),
         )
+
+    def parent_titles(self, state: SiteState) -> tuple[str | None, ...]:
+        return () if self.section is None else trail_titles(self.section, state.sections)[:-1]
 
 
 def tag_uri(settings: Settings, specific: str) -> str:
-    """An RFC 4151 tag: URI on the site's host, stable for as long as site.id_date is."""
-    return f"tag:{settings.host},{settings['site.id_date']}:{quote(specific, safe='/-._~!$()*+,;=:@')}"
+    """An RFC 4151 tag: URI, stable for as long as site.id_authority and site.id_date are
+    (not tied to base_url, so a site that moves host keeps its ids)."""
+    return f"tag:{settings.id_authority},{settings['site.id_date']}:{quote(specific, safe='/-._~!$()*+,;=:@')}"
 
 
 def item_id(settings: Settings, article_id: str) -> str:
@@ -102,7 +111,7 @@ def _when(timestamp: int, settings: Settings) -> datetime:
 
 
 def _publication(settings: Settings) -> Person:
-    return Person(xml_safe(settings["site.publication_name"]), settings.base_url + "/")
+    return Person(xml_safe(settings["site.publication_name"]), settings.home_url)
 
 
 class ItemCache:
@@ -124,8 +133,9 @@ class ItemCache:
 
     @staticmethod
     def key(
-        pk: int, article_id: str, revision: int, updated_at: int, section_title: str | None, settings: Settings
+        pk: int, article_id: str, revision: int, updated_at: int, section_title: object, settings: Settings
     ) -> tuple[object, ...]:
+        """`section_title`: the titles of the article's section and its parents (trail_titles)."""
         return (pk, article_id, revision, updated_at, section_title, id(settings))
 
     def lookup(self, key: tuple[object, ...]) -> FeedItem | None:
@@ -137,8 +147,7 @@ class ItemCache:
 
     def build(self, row: ArticleRow, settings: Settings, sections: dict[str, SectionState]) -> FeedItem:
         """Build (and keep) the item for a full row."""
-        section = sections.get(row.section)
-        key = self.key(row.pk, row.id, row.revision, row.updated_at, section.title if section else None, settings)
+        key = self.key(row.pk, row.id, row.revision, row.updated_at, trail_titles(row.section, sections), settings)
         item = build_item(row, settings, sections)
         with self._lock:
             self.builds += 1
@@ -152,10 +161,47 @@ class ItemCache:
             self._items.clear()
 
 
+def section_title(slug: str, sections: dict[str, SectionState]) -> str:
+    """A section's title; a parent nobody declared (the CMS wrote only
+    `olahraga/sepakbola`) follows from the path and is titled from its slug."""
+    section = sections.get(slug)
+    return section.title if section is not None else slug.rsplit("/", 1)[-1].replace("-", " ")
+
+
+def trail_titles(slug: str, sections: dict[str, SectionState]) -> tuple[str | None, ...]:
+    """What a built item's section trail depends on: the declared titles of the
+    section and its parents (ItemCache keys)."""
+    parts = slug.split("/")
+    return tuple(s.title if (s := sections.get("/".join(parts[:n]))) else None for n in range(1, len(parts) + 1))
+
+
+def section_trail(slug: str, settings: Settings, sections: dict[str, SectionState]) -> tuple[SectionRef, ...]:
+    """The section and each of its parents, nearest first."""
+    parts = slug.split("/")
+    paths = ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
+    return tuple(SectionRef(p, xml_safe(section_title(p, sections)), uri(settings.section_url(p))) for p in paths)
+
+
+# Python's own table, not the host's /etc/mime.types: the same bytes on every machine.
+_BUILT_IN_TYPES = mimetypes.MimeTypes()
+
+
+# type/subtype, as RFC 2045 tokens: what an RSS enclosure's type must be (the W3C
+# validator's InvalidMIMEAttribute); parameters are not needed for an image.
+_MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
+
+
+def image_type(url: str, declared: str) -> str:
+    """The hero image's media type: as the CMS gave it when that is one (lower-cased),
+    else from the URL's extension when that names an image type, else "" (unknown)."""
+    if _MEDIA_TYPE.fullmatch(declared.strip().lower()):
+        return declared.strip().lower()
+    guessed, _ = _BUILT_IN_TYPES.guess_type(urlsplit(url).path, strict=False)
+    return guessed if guessed and guessed.startswith("image/") else ""
+
+
 def build_item(row: ArticleRow, settings: Settings, sections: dict[str, SectionState]) -> FeedItem:
     url = uri(row.url)
-    section = sections.get(row.section)
-    section_title = section.title if section is not None else row.section
     authors = tuple(Person(xml_safe(a.name), uri(a.url) if a.url else "", xml_safe(a.email)) for a in row.authors)
     image = None
     if row.image_url:
@@ -165,11 +211,15 @@ def build_item(row: ArticleRow, settings: Settings, sections: dict[str, SectionS
             credit=xml_safe(row.image_credit or ""),
             width=row.image_width,
             height=row.image_height,
-            mime_type=xml_safe(row.image_type or ""),
+            mime_type=image_type(row.image_url, xml_safe(row.image_type or "")),
         )
     tags = tuple(xml_safe(t) for t in row.tags)
-    section_category = Category(row.section, xml_safe(section_title), settings.base_url + "/section/")
-    categories = (section_category, *(Category(t) for t in tags))
+    trail = section_trail(row.section, settings, sections)
+    # The section, then its parents (the RSS category domain and the Atom
+    # scheme name the section tree), then the tags.
+    section_scheme = settings.base_url + "/section/"
+    section_categories = tuple(Category(s.path, s.title, section_scheme) for s in trail)
+    categories = (*section_categories, *(Category(t) for t in tags))
     content = absolutize_html(xml_safe(row.content_html), url) if settings["feeds.full_content"] else ""
     return FeedItem(
         guid=item_id(settings, row.id),
@@ -186,6 +236,7 @@ def build_item(row: ArticleRow, settings: Settings, sections: dict[str, SectionS
         language=xml_safe(row.language or settings["site.language"]),
         source=xml_safe(row.source or ""),
         reading_time_minutes=row.reading_time_minutes,
+        section_trail=trail,
     )
 
 
@@ -194,16 +245,16 @@ def build_feed(scope: FeedScope, fmt: str, items: Sequence[FeedItem], state: Sit
     site_title = xml_safe(settings["site.title"])
     if scope.section is None:
         title, description = site_title, xml_safe(settings["site.description"])
-        home = base + "/"
+        home = settings.home_url
         feed_id = tag_uri(settings, "feed")
     else:
-        # A parent nobody declared (the CMS wrote only `olahraga/sepakbola`)
-        # follows from the path and is titled from its slug.
         section = state.sections.get(scope.section)
-        section_title = section.title if section else scope.section.rsplit("/", 1)[-1].replace("-", " ")
-        title = xml_safe(f"{section_title} – {settings['site.title']}")
-        description = xml_safe((section and section.description) or f"{section_title}: {settings['site.description']}")
-        home = f"{base}/{scope.section}"
+        title_of_section = section_title(scope.section, state.sections)
+        title = xml_safe(f"{title_of_section} – {settings['site.title']}")
+        description = xml_safe(
+            (section and section.description) or f"{title_of_section}: {settings['site.description']}"
+        )
+        home = uri(settings.section_url(scope.section))
         feed_id = tag_uri(settings, f"section/{scope.section}")
     if not description.strip():
         # Blank once cleaned (only control characters, say): an RSS channel

@@ -1,4 +1,11 @@
-"""JSON Feed 1.1 writer for the feed model (https://www.jsonfeed.org/version/1.1/)."""
+"""JSON Feed 1.1 writer for the feed model (https://www.jsonfeed.org/version/1.1/).
+
+What JSON Feed has no field for (the image's caption and credit, the section
+tree, the source credit, the reading time) goes in one custom object per item,
+`_feedserver`, named by the spec's rule for extensions ("Extensions": a leading
+underscore, then a letter; readers that do not know it ignore it) and carrying
+an `about` URL that documents it (the README's "JSON Feed extension").
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,11 @@ from typing import Any
 
 import orjson
 
-from feedserver.model import Feed, FeedItem, Person
+from feedserver.model import Feed, FeedItem, Person, SectionRef
 
 VERSION = "https://jsonfeed.org/version/1.1"
+EXTENSION = "_feedserver"
+EXTENSION_ABOUT = "https://github.com/feedserver/feedserver#json-feed-extension"
 
 
 def _author(person: Person) -> dict[str, str]:
@@ -40,6 +49,33 @@ def _item(item: FeedItem) -> dict[str, Any]:
     if item.tags:
         data["tags"] = list(item.tags)
     data["language"] = item.language
+    data[EXTENSION] = _extension(item)
+    return data
+
+
+def _section(section: SectionRef) -> dict[str, str]:
+    return {"path": section.path, "title": section.title, "url": section.url}
+
+
+def _extension(item: FeedItem) -> dict[str, Any]:
+    data: dict[str, Any] = {"about": EXTENSION_ABOUT}
+    if item.section is not None:
+        data["section"] = {**_section(item.section), "parents": [_section(s) for s in item.section_trail[1:]]}
+    if item.source:
+        data["source"] = item.source
+    data["reading_time_minutes"] = item.reading_time_minutes
+    if item.image is not None:
+        image = item.image
+        described: dict[str, Any] = {"url": image.url}
+        if image.caption:
+            described["caption"] = image.caption
+        if image.credit:
+            described["credit"] = image.credit
+        if image.mime_type:
+            described["type"] = image.mime_type
+        if image.width and image.height:
+            described["width"], described["height"] = image.width, image.height
+        data["image"] = described
     return data
 
 

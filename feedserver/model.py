@@ -37,6 +37,15 @@ class Category:
 
 
 @dataclass(frozen=True)
+class SectionRef:
+    """A section as every format shows it: its path (the slug), title and page."""
+
+    path: str
+    title: str
+    url: str  # the section's page (site.section_url)
+
+
+@dataclass(frozen=True)
 class FeedItem:
     guid: str  # one id for RSS guid, Atom id and JSON Feed id (tag: URI)
     url: str
@@ -52,6 +61,13 @@ class FeedItem:
     language: str
     source: str
     reading_time_minutes: int
+    # The article's section and its parents, the article's own first, then each
+    # parent up to the root (berita/tiongkok, berita).
+    section_trail: tuple[SectionRef, ...] = ()
+
+    @property
+    def section(self) -> SectionRef | None:
+        return self.section_trail[0] if self.section_trail else None
 
 
 @dataclass(frozen=True)

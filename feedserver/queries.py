@@ -355,3 +355,10 @@ async def data_version(conn: aiosqlite.Connection) -> int:
     """PRAGMA data_version: changes when another connection commits (same connection only)."""
     rows = list(await conn.execute_fetchall("PRAGMA data_version"))
     return int(rows[0][0])
+
+
+async def article_pk(pool: ReadPool, article_id: str) -> int | None:
+    """The row id of the article with this CMS id (the UNIQUE index on articles.id);
+    whether it may be shown is for articles_by_pk to say."""
+    rows = await pool.fetchall("SELECT pk FROM articles WHERE id = :id", {"id": article_id})
+    return int(rows[0][0]) if rows else None

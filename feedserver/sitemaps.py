@@ -157,7 +157,7 @@ class SectionsSitemapDocument:
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         page = section_pages(state)[self.page - 1]
-        urls = [(f"{settings.base_url}/{slug}", lastmod) for slug, lastmod in page]
+        urls = [(settings.section_url(slug) if slug else settings.home_url, lastmod) for slug, lastmod in page]
         content = urlset([page_entries(urls, settings.timezone)], stylesheet=stylesheet_pi(settings.base_url))
         return Body(content, max(lastmod for _, lastmod in page), XML_MEDIA_TYPE)
 

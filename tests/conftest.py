@@ -100,8 +100,18 @@ def seeded_records(now: datetime, count: int = 60, seed: int = 7) -> list[dict[s
     return records
 
 
+SITE_TITLE = "Kabar Tiongkok"
+
+
 def make_settings(db_path: Path, **overrides: Any) -> Settings:
-    values = {"database.path": str(db_path), "site.base_url": BASE_URL}
+    """The bundled config, with the database and the site's identity given explicitly
+    (the identity has no default in code; tests do not lean on the example file's)."""
+    values = {
+        "database.path": str(db_path),
+        "site.base_url": BASE_URL,
+        "site.title": SITE_TITLE,
+        "site.publication_name": SITE_TITLE,
+    }
     values.update({k.replace("__", "."): v for k, v in overrides.items()})
     return load_settings(path=REPO / "config" / "feedserver.toml", environ={}, overrides=values)
 

@@ -24,7 +24,8 @@ def toml(path: Path, text: str) -> Path:
 def test_environment_over_file_over_default(tmp_path: Path) -> None:
     config = toml(
         tmp_path / "feedserver.toml",
-        '[site]\ntitle = "Dari Berkas"\nbase_url = "https://berkas.example"\n[feeds]\nitems = 20\n',
+        '[site]\ntitle = "Dari Berkas"\nbase_url = "https://berkas.example"\npublication_name = "Berkas"\n'
+        "[feeds]\nitems = 20\n",
     )
     defaults = {s.key: s.default for s in SETTINGS}
 
@@ -58,6 +59,8 @@ def test_every_key_has_an_environment_variable_named_after_it(tmp_path: Path) ->
             "FEEDSERVER_CONFIG": str(toml(tmp_path / "other.toml", '[site]\ntimezone = "Asia/Makassar"\n')),
             "FEEDSERVER_DATABASE_PATH": "/srv/cms/site.sqlite",
             "FEEDSERVER_SITE_BASE_URL": "https://koran.example/",
+            "FEEDSERVER_SITE_TITLE": "Koran",
+            "FEEDSERVER_SITE_PUBLICATION_NAME": "Koran",
         },
     )
     assert settings["site.timezone"] == "Asia/Makassar"  # FEEDSERVER_CONFIG names the file
@@ -135,13 +138,140 @@ def test_the_bundled_config_file_is_valid_and_takes_effect() -> None:
     assert settings.base_url.startswith("https://")
 
 
+# --- the site's identity and URLs ---------------------------------------------------------
+
+IDENTITY_KEYS = ("site.title", "site.base_url", "site.publication_name")
+
+
+def test_the_site_identity_has_no_default_in_code(tmp_path: Path) -> None:
+    """A publisher who sets only the database must not publish as the demo site."""
+    config = toml(tmp_path / "feedserver.toml", '[database]\npath = "situs.sqlite"\n')
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, environ={})
+    message = str(raised.value)
+    assert "\n" not in message
+    for key in IDENTITY_KEYS:
+        assert key in message
+    assert "FEEDSERVER_SITE_PUBLICATION_NAME" in message
+    # One missing key is named alone.
+    with pytest.raises(ConfigError) as raised:
+        load_settings(
+            config, environ={"FEEDSERVER_SITE_TITLE": "Koran", "FEEDSERVER_SITE_BASE_URL": "https://k.example"}
+        )
+    assert "site.publication_name" in str(raised.value)
+    assert "site.title" not in str(raised.value)
+    # The environment alone is enough, and nothing of the demo's identity leaks in.
+    settings = load_settings(config, environ={k: v for k, v in IDENTITY.items()})
+    assert (settings["site.title"], settings.base_url, settings["site.publication_name"]) == (
+        "Koran Contoh",
+        "https://koran.example",
+        "Koran Contoh",
+    )
+    # A command that needs no identity (import) can still read database.path.
+    assert load_settings(config, environ={}, required=False).database_path == Path("situs.sqlite")
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("https://example.id/berita", "no path"),
+        ("https://example.id/berita/", "no path"),
+        ("https://example.id//", "no path"),
+        ("https://redaksi:rahasia@example.id", "user name"),
+        ("https://example.id:0", "port"),
+        ("https://example.id:99999", "port"),
+        ("https://example.id#top", "fragment"),
+    ],
+)
+def test_base_url_must_be_an_origin(value: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(Path(os.devnull), environ={**IDENTITY, "FEEDSERVER_SITE_BASE_URL": value})
+    assert "site.base_url" in str(raised.value)
+    assert reason in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://example.id", "https://example.id"),
+        ("https://example.id/", "https://example.id"),
+        ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+    ],
+)
+def test_an_origin_with_or_without_the_slash_is_accepted(value: str, expected: str) -> None:
+    settings = load_settings(Path(os.devnull), environ={**IDENTITY, "FEEDSERVER_SITE_BASE_URL": value})
+    assert settings.base_url == expected
+
+
+def test_id_authority_defaults_to_the_host_and_keeps_its_own_value() -> None:
+    settings = load_settings(Path(os.devnull), environ={**IDENTITY, "FEEDSERVER_SITE_BASE_URL": "https://Baru.example"})
+    assert settings.id_authority == "baru.example"
+    moved = load_settings(
+        Path(os.devnull),
+        environ={
+            **IDENTITY,
+            "FEEDSERVER_SITE_BASE_URL": "https://baru.example",
+            "FEEDSERVER_SITE_ID_AUTHORITY": "lama.example",
+        },
+    )
+    assert moved.id_authority == "lama.example"
+    with pytest.raises(ConfigError, match=r"site\.id_authority"):
+        load_settings(Path(os.devnull), environ={**IDENTITY, "FEEDSERVER_SITE_ID_AUTHORITY": "https://lama.example/"})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("FEEDSERVER_SITE_SECTION_URL", "{base_url}/kanal", "{slug}"),
+        ("FEEDSERVER_SITE_SECTION_URL", "{base_url}/{path}", "{path}"),
+        ("FEEDSERVER_SITE_SECTION_URL", "https://lain.example/{slug}", "{base_url}"),
+        ("FEEDSERVER_SITE_HOME_URL", "{base_url}.lain.example/", "must give a URL on site.base_url"),
+    ],
+)
+def test_a_page_url_template_is_checked(key: str, value: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(Path(os.devnull), environ={**IDENTITY, key: value})
+    assert key.removeprefix("FEEDSERVER_").lower().replace("_", ".", 1) in str(raised.value)
+    assert reason in str(raised.value)
+
+
+def test_serve_without_the_site_identity_exits_with_one_line(tmp_path: Path, database: Path) -> None:
+    result = serve(
+        tmp_path,
+        FEEDSERVER_DATABASE_PATH=str(database),
+        FEEDSERVER_SITE_BASE_URL="",
+        FEEDSERVER_SITE_TITLE="",
+        FEEDSERVER_SITE_PUBLICATION_NAME="",
+    )
+    line = one_line(result)
+    assert result.returncode == 2
+    for key in IDENTITY_KEYS:
+        assert key in line
+    # With a path in base_url: refused with the reason.
+    result = serve(
+        tmp_path, FEEDSERVER_DATABASE_PATH=str(database), FEEDSERVER_SITE_BASE_URL="https://koran.example/feeds"
+    )
+    assert result.returncode == 2
+    assert "no path" in one_line(result)
+
+
 # --- `feedserver serve` refuses a bad start ------------------------------------------------
 
 
+IDENTITY = {
+    "FEEDSERVER_SITE_BASE_URL": "https://koran.example",
+    "FEEDSERVER_SITE_TITLE": "Koran Contoh",
+    "FEEDSERVER_SITE_PUBLICATION_NAME": "Koran Contoh",
+}
+
+
 def serve(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`feedserver serve` in a clean directory and environment; it must exit, not serve."""
+    """`feedserver serve` in a clean directory and environment (the site's identity
+    given, unless a test takes it away with ""); it must exit, not serve."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSERVER_")}
+    environment.update(IDENTITY)
     environment.update(env)
+    environment = {k: v for k, v in environment.items() if v != ""}
     command = [sys.executable, "-m", "feedserver.cli", "serve", "--port", "1", *args]
     try:
         return subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=tmp_path, env=environment)
@@ -174,7 +304,7 @@ def test_serve_with_an_invalid_environment_value_exits_with_one_line(tmp_path: P
 
 def test_serve_with_an_invalid_config_file_exits_with_one_line(tmp_path: Path, database: Path) -> None:
     config = toml(tmp_path / "bad.toml", f'[site]\nbase_url = "example.id"\n[database]\npath = "{database}"\n')
-    line = one_line(serve(tmp_path, "--config", str(config)))
+    line = one_line(serve(tmp_path, "--config", str(config), FEEDSERVER_SITE_BASE_URL=""))
     assert "site.base_url" in line
     assert "example.id" in line
 

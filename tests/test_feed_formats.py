@@ -236,6 +236,14 @@ def site_records(now: datetime) -> list[dict[str, Any]]:
     return [*SECTIONS, rich, *ties, *singles]
 
 
+def section_trail(slug: str, sections: Iterable[dict[str, Any]] = SECTIONS) -> list[tuple[str, str]]:
+    """(path, title) of a section and of each parent, nearest first, from the import records."""
+    titles = {s["slug"]: s["title"] for s in sections}
+    parts = slug.split("/")
+    paths = ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
+    return [(p, titles.get(p, p.rsplit("/", 1)[-1].replace("-", " "))) for p in paths]
+
+
 def articles_of(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r.get("type", "article") == "article"]
 
@@ -363,7 +371,6 @@ async def test_rss_items(db_path: Path, site: list[dict[str, Any]], clock: FakeC
     async with serve(settings, clock) as (client, _):
         items = rss_items(check_rss(await fetch(client, "/feed.rss")))
     assert list(items) == expected_order(site, None)
-    sections = {s["slug"]: s["title"] for s in SECTIONS}
     for record in articles_of(site):
         item = items[record["url"]]
         assert text(item.find("title")) == record["title"]
@@ -382,8 +389,19 @@ async def test_rss_items(db_path: Path, site: list[dict[str, Any]], clock: FakeC
         assert [text(c) for c in item.findall("dc:creator", NS)] == [a["name"] for a in authors]
         assert item.find("author") is None
         categories = [(c.get("domain"), text(c)) for c in item.findall("category")]
-        assert (f"{BASE_URL}/section/", sections[record["section"]]) in categories
+        trail = section_trail(record["section"])
+        # The section, then its parents, by title in the section tree's domain; then the tags.
+        assert [t for d, t in categories if d is not None] == [title for _, title in trail]
+        assert {d for d, _ in categories if d is not None} == {f"{BASE_URL}/section/"}
         assert sorted(t for d, t in categories if d is None) == sorted(record["tags"])
+        # Their paths and titles (Media RSS media:category: the text a hierarchic path, the label a title).
+        assert [(c.get("scheme"), c.get("label"), text(c)) for c in item.findall("media:category", NS)] == [
+            (f"{BASE_URL}/section/", title, path) for path, title in trail
+        ]
+        assert item.findtext("dc:source", None, NS) == record.get("source")
+        assert item.find("source") is None  # RSS <source> names a feed, by URL: not a credit
+        enclosures = [(e.get("url"), e.get("length"), e.get("type")) for e in item.findall("enclosure")]
+        assert enclosures == ([(record["image"]["url"], "0", record["image"]["type"])] if "image" in record else [])
         media = item.findall("media:content", NS)
         if "image" in record:
             image = record["image"]
@@ -463,9 +481,25 @@ async def test_atom_entries(db_path: Path, site: list[dict[str, Any]], clock: Fa
         assert content is not None and content.get("type") == "html"
         assert text(content) == record["content_html"]
         categories = [(c.get("term"), c.get("scheme"), c.get("label")) for c in entry.findall("atom:category", NS)]
-        section_title = next(s["title"] for s in SECTIONS if s["slug"] == record["section"])
-        assert categories[0] == (record["section"], f"{BASE_URL}/section/", section_title)
-        assert sorted(term for term, _, _ in categories[1:]) == sorted(record["tags"])
+        trail = section_trail(record["section"])
+        # The section, then its parents (term: the path, label: the title), then the tags.
+        assert categories[: len(trail)] == [(path, f"{BASE_URL}/section/", title) for path, title in trail]
+        assert sorted(term for term, _, _ in categories[len(trail) :]) == sorted(record["tags"])
+        assert all(scheme is None and label is None for _, scheme, label in categories[len(trail) :])
+        assert entry.findtext("dc:source", None, NS) == record.get("source")
+        enclosures = [link for link in entry.iterfind("atom:link", NS) if link.get("rel") == "enclosure"]
+        media = entry.findall("media:content", NS)
+        if "image" in record:
+            image = record["image"]
+            assert [(e.get("href"), e.get("type"), e.get("length")) for e in enclosures] == [
+                (image["url"], image["type"], None)  # length is advisory (RFC 4287 4.2.7.6): not guessed
+            ]
+            assert [(m.get("url"), m.findtext("media:description", None, NS)) for m in media] == [
+                (image["url"], image["caption"])
+            ]
+            assert text(media[0].find("media:credit", NS)) == image["credit"]
+        else:
+            assert enclosures == [] and media == []
 
 
 # --- JSON Feed 1.1 ------------------------------------------------------------------
@@ -504,6 +538,26 @@ async def test_json_feed(db_path: Path, site: list[dict[str, Any]], clock: FakeC
         assert item["tags"] == record["tags"]
         assert item["language"] == record.get("language", settings["site.language"])
         assert item.get("image") == record.get("image", {}).get("url")
+        # What JSON Feed has no field for, in one extension object (JSON Feed 1.1, "Extensions").
+        extension = item["_feedserver"]
+        assert extension["about"].startswith("https://")
+        trail = section_trail(record["section"])
+        pages = [{"path": path, "title": title, "url": f"{BASE_URL}/{path}"} for path, title in trail]
+        assert extension["section"] == {**pages[0], "parents": pages[1:]}
+        assert extension.get("source") == record.get("source")
+        assert isinstance(extension["reading_time_minutes"], int) and extension["reading_time_minutes"] >= 1
+        if "image" in record:
+            image = record["image"]
+            assert extension["image"] == {
+                "url": image["url"],
+                "caption": image["caption"],
+                "credit": image["credit"],
+                "type": image["type"],
+                "width": image["width"],
+                "height": image["height"],
+            }
+        else:
+            assert "image" not in extension
 
 
 # --- identity, order, determinism, scope ------------------------------------------------
@@ -867,8 +921,16 @@ def validator_records(now: datetime) -> list[dict[str, Any]]:
                 "height": 450,
                 "type": "image/jpeg",
             },
+            source="Xinhua & <Antara>",
         ),
-        article("dua", now - timedelta(hours=2), section="berita/tiongkok", summary=""),
+        article(
+            "dua",
+            now - timedelta(hours=2),
+            section="berita/tiongkok",
+            summary="",
+            image={"url": f"{BASE_URL}/foto/dua.png", "credit": "Foto & Grafis"},  # no type: from the extension
+        ),
+        article("tiga", now - timedelta(hours=3), image={"url": f"{BASE_URL}/foto/tiga"}),  # no type at all
     ]
 
 
@@ -941,6 +1003,27 @@ async def test_what_the_w3c_validator_checks(db_path: Path, now: datetime, clock
             assert re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", media.get("type", "image/jpeg"))
             for size in ("width", "height"):
                 assert media.get(size) is None or int(media.get(size)) > 0
+        # The hero image as an enclosure: url, length and type all present (MissingAttribute), the
+        # length a whole number, 0 when unknown (UseZeroForUnknown, the RSS Best Practices Profile),
+        # the type a MIME type (InvalidMIMEAttribute), at most one per item (DuplicateEnclosure).
+        enclosures = item.findall("enclosure")
+        assert len(enclosures) <= 1
+        for enclosure in enclosures:
+            assert set(enclosure.attrib) == {"url", "length", "type"}
+            assert enclosure.get("length") == "0"
+            assert re.fullmatch(r"image/[a-z0-9.+-]+", enclosure.get("type", ""))
+            assert enclosure.get("url") == item.find("media:content", NS).get("url")
+        # The source credit as dc:source, never beside RSS <source> (DuplicateItemSemantics).
+        assert item.find("source") is None
+        # The section tree as media:category: a scheme that is a full URL, a plain-text label.
+        for category in item.findall("media:category", NS):
+            assert set(category.attrib) == {"scheme", "label"} and urlsplit(category.get("scheme")).scheme == "https"
+    by_guid = {text(i.find("guid")): i for i in channel.iterfind("item")}
+    # A type from the URL's extension when the CMS gave none; no enclosure when no type is known
+    # (RSS 2.0 requires one), but the image stays in media:content.
+    dua, tiga = (by_guid[g] for g in sorted(by_guid) if g.endswith(("/dua", "/tiga")))
+    assert dua.find("enclosure").get("type") == "image/png"
+    assert tiga.find("enclosure") is None and tiga.find("media:content", NS).get("type") is None
     for link in [text(channel.find("link")), *(text(i.find("link")) for i in channel.iterfind("item"))]:
         assert link.isascii() and not set(link) & set(' "<>\\^`{|}[]'), link
 
@@ -960,12 +1043,168 @@ async def test_what_the_w3c_validator_checks(db_path: Path, now: datetime, clock
     # "S&P500" for text, not for an HTML entity.
     assert text(channel.find("item/title")) == PLAIN_TEXT_TITLE
     plain = {
-        rss_bytes: ["title", "category", "dc:creator", "media:description"],
-        atom_bytes: ["title", "name"],
+        rss_bytes: ["title", "category", "dc:creator", "media:description", "media:credit", "dc:source"],
+        atom_bytes: ["title", "name", "dc:source", "media:credit"],
     }
     for content, names in plain.items():
         for name in names:
             for raw in raw_elements(content, name):
                 assert b"&amp;" not in raw and b"&lt;" not in raw, (name, raw)
-    for label in re.findall(rb'label="([^"]*)"', atom_bytes):
+    for label in re.findall(rb'label="([^"]*)"', atom_bytes + rss_bytes):
         assert b"&amp;" not in label and b"&lt;" not in label
+    assert text(channel.find("item/dc:source", NS)) == "Xinhua & <Antara>"
+
+
+# --- the site's identity and its own pages -------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_item_ids_survive_a_move_to_another_host(
+    db_path: Path, site: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    """site.id_authority, set once at first setup, keeps every id when base_url moves."""
+
+    async def ids(**overrides: Any) -> dict[str, list[str]]:
+        async with serve(site_settings(db_path, **overrides), clock) as (client, _):
+            return {fmt: ids_in_order(fmt, await fetch(client, path)) for fmt, path in feed_paths("berita").items()}
+
+    # Left empty, the authority is the base URL's host (so existing ids did not change).
+    first = await ids(site__id_authority="")
+    assert all(i.startswith("tag:example.id,2025:") for i in first["atom"])
+    moved = await ids(site__base_url="https://kabar-baru.example", site__id_authority="example.id")
+    assert moved == first
+    # Without it, a move changes every id: what the setting is for.
+    unpinned = await ids(site__base_url="https://kabar-baru.example", site__id_authority="")
+    assert set(unpinned["atom"]).isdisjoint(first["atom"])
+
+
+@pytest.mark.anyio
+async def test_the_sites_own_pages_come_from_the_settings(
+    db_path: Path, site: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    settings = site_settings(
+        db_path, site__home_url="{base_url}/beranda/", site__section_url="{base_url}/kanal/{slug}/"
+    )
+    home, tiongkok = f"{BASE_URL}/beranda/", f"{BASE_URL}/kanal/berita/tiongkok/"
+    async with serve(settings, clock) as (client, _):
+        for scope, page in ((None, home), ("berita/tiongkok", tiongkok)):
+            paths = feed_paths(scope)
+            assert text(check_rss(await fetch(client, paths["rss"])).find("channel/link")) == page
+            assert atom_link(check_atom(await fetch(client, paths["atom"])), "alternate").get("href") == page
+            document = check_json(await fetch(client, paths["json"]))
+            assert document["home_page_url"] == page
+        item = next(i for i in document["items"] if i["_feedserver"]["section"]["path"] == "berita/tiongkok")
+        assert item["_feedserver"]["section"]["url"] == tiongkok
+        assert item["_feedserver"]["section"]["parents"][0]["url"] == f"{BASE_URL}/kanal/berita/"
+        sitemap = parse_xml(await fetch(client, "/sitemap-sections.xml"))
+    locs = {loc.text for loc in sitemap.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")}
+    assert home in locs and tiongkok in locs
+    assert all(loc.startswith((home, f"{BASE_URL}/kanal/")) for loc in locs)
+
+
+@pytest.mark.anyio
+async def test_a_renamed_parent_section_shows_in_its_subsections_feeds(
+    db_path: Path, site: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    """Items name their section's parents: a parent renamed by the CMS (plain SQL) is a
+    change to every feed below it, even one whose scope does not hold the parent."""
+    from tests.cms import cms_connection
+
+    async with serve(site_settings(db_path), clock) as (client, app):
+        before = check_json(await fetch(client, "/section/berita/tiongkok/feed.json"))
+        assert {i["_feedserver"]["section"]["parents"][0]["title"] for i in before["items"]} == {"Berita"}
+        with cms_connection(db_path, clock) as conn:
+            conn.execute("UPDATE sections SET title = 'Warta' WHERE slug = 'berita'")
+        await app.state.watcher.check()
+        after = check_json(await fetch(client, "/section/berita/tiongkok/feed.json"))
+        atom = check_atom(await fetch(client, "/section/berita/tiongkok/feed.atom"))
+    assert {i["_feedserver"]["section"]["parents"][0]["title"] for i in after["items"]} == {"Warta"}
+    labels = {c.get("label") for c in atom.iterfind("atom:entry/atom:category[@term='berita']", NS)}
+    assert labels == {"Warta"}
+
+
+@pytest.mark.anyio
+async def test_a_parent_nobody_declared_is_named_from_its_path_in_every_format(
+    db_path: Path, now: datetime, clock: FakeClock
+) -> None:
+    """The CMS wrote only `olahraga/sepakbola` (plain SQL): the parent follows from the path."""
+    from tests.cms import cms_connection, publish
+
+    write_records(db_path, [section("berita")])
+    with cms_connection(db_path) as conn:
+        conn.execute("INSERT INTO sections (slug, title) VALUES ('olahraga/sepak-bola', 'Sepak Bola')")
+        publish(conn, "bola-1", now - timedelta(hours=1), section="olahraga/sepak-bola")
+        conn.execute(
+            "UPDATE articles SET source = 'Kantor Berita & Co', reading_time_minutes = 4, "
+            "image_url = '/media/bola.webp', image_credit = 'Foto: 张伟' WHERE id = 'bola-1'"
+        )
+    async with serve(site_settings(db_path), clock) as (client, _):
+        rss = check_rss(await fetch(client, "/section/olahraga/feed.rss"))
+        atom = check_atom(await fetch(client, "/section/olahraga/feed.atom"))
+        document = check_json(await fetch(client, "/section/olahraga/feed.json"))
+    trail = [("olahraga/sepak-bola", "Sepak Bola"), ("olahraga", "olahraga")]
+    item = rss.find("channel/item")
+    assert [(c.get("label"), c.text) for c in item.findall("media:category", NS)] == [(t, p) for p, t in trail]
+    assert item.findtext("dc:source", None, NS) == "Kantor Berita & Co"
+    image_url = f"{BASE_URL}/media/bola.webp"  # root-relative: against the article's URL
+    assert (item.find("enclosure").get("url"), item.find("enclosure").get("type")) == (image_url, "image/webp")
+    entry = atom.find("atom:entry", NS)
+    assert [(c.get("term"), c.get("label")) for c in entry.findall("atom:category", NS)][:2] == trail
+    assert atom_link(entry, "enclosure").get("href") == image_url
+    extension = document["items"][0]["_feedserver"]
+    assert extension["section"] == {
+        "path": "olahraga/sepak-bola",
+        "title": "Sepak Bola",
+        "url": f"{BASE_URL}/olahraga/sepak-bola",
+        "parents": [{"path": "olahraga", "title": "olahraga", "url": f"{BASE_URL}/olahraga"}],
+    }
+    assert extension["reading_time_minutes"] == 4 and extension["source"] == "Kantor Berita & Co"
+    assert extension["image"] == {"url": image_url, "credit": "Foto: 张伟", "type": "image/webp"}
+    assert document["items"][0]["image"] == image_url
+
+
+@pytest.mark.anyio
+async def test_readers_find_the_hero_image_as_an_enclosure(
+    db_path: Path, site: list[dict[str, Any]], clock: FakeClock
+) -> None:
+    """feedparser (what many readers are built on) reports the hero image as each entry's
+    enclosure, in RSS and in Atom, and none for an article without one."""
+    async with serve(site_settings(db_path), clock) as (client, _):
+        documents = {fmt: await fetch(client, path) for fmt, path in feed_paths(None).items() if fmt != "json"}
+    for fmt, content in documents.items():
+        parsed = feedparser.parse(content)
+        assert parsed.bozo == 0
+        entries = {entry.link: entry for entry in parsed.entries}
+        for record in articles_of(site):
+            found = [(e.get("href"), e.get("type")) for e in entries[record["url"]].enclosures]
+            expected = [(record["image"]["url"], record["image"]["type"])] if "image" in record else []
+            assert found == expected, (fmt, record["id"])
+
+
+@pytest.mark.anyio
+async def test_an_image_type_the_cms_wrote_wrong_never_makes_an_invalid_enclosure(
+    db_path: Path, now: datetime, clock: FakeClock
+) -> None:
+    """Written with plain SQL, past the importer's check: a type that is no media type is
+    replaced by the one the URL's extension names, or left out (InvalidMIMEAttribute)."""
+    from tests.cms import cms_connection, publish
+
+    write_records(db_path, [section("berita/tiongkok", "Tiongkok")])
+    cases = {
+        "jpeg-kata": ("/m/a.jpg", "jpeg", "image/jpeg"),
+        "besar": ("/m/b.png", "IMAGE/PNG", "image/png"),
+        "spasi": ("/m/c", "image/ jpeg", None),
+        "kosong": ("/m/d.gif", "", "image/gif"),
+    }
+    with cms_connection(db_path) as conn:
+        for n, (article_id, (url, kind, _)) in enumerate(cases.items()):
+            publish(conn, article_id, now - timedelta(hours=n + 1))
+            conn.execute("UPDATE articles SET image_url = ?, image_type = ? WHERE id = ?", (url, kind, article_id))
+    async with serve(site_settings(db_path), clock) as (client, _):
+        rss = check_rss(await fetch(client, "/feed.rss"))
+    found = {
+        text(item.find("guid")).rsplit("/", 1)[-1]: item.find("enclosure") for item in rss.iterfind("channel/item")
+    }
+    for article_id, (_, _, expected) in cases.items():
+        enclosure = found[article_id]
+        assert (enclosure.get("type") if enclosure is not None else None) == expected, article_id
