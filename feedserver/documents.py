@@ -66,12 +66,16 @@ class FeedDocument:
     def signature(self, state: SiteState) -> Hashable:
         return self.scope.signature(state)
 
-    async def feed(self, pool: ReadPool, settings: Settings, state: SiteState) -> Callable[[], Feed]:
-        """Read what the feed lists; the returned function builds the feed model (run it
-        in a worker thread: it is most of a render's CPU outside the writer). The HTML
-        pages (feedserver.pages) list the same model."""
+    async def feed(
+        self, pool: ReadPool, settings: Settings, state: SiteState, limit: int | None = None
+    ) -> Callable[[], Feed]:
+        """Read what the feed lists (its newest `limit` only, if given); the returned
+        function builds the feed model (run it in a worker thread: it is most of a
+        render's CPU outside the writer). The HTML pages (feedserver.pages) list the
+        same model."""
         items = self.items or ItemCache()
-        keys = await newest_article_keys(pool, self.scope.section_slugs(state), state.now, settings["feeds.items"])
+        count = settings["feeds.items"] if limit is None else min(limit, settings["feeds.items"])
+        keys = await newest_article_keys(pool, self.scope.section_slugs(state), state.now, count)
         built: list[FeedItem | int] = []  # a built item, or the pk of a row to build
         for key in keys:
             cache_key = ItemCache.key(

@@ -574,3 +574,12 @@ def test_every_text_colour_of_the_stylesheet_has_aa_contrast_on_every_background
     for colour in colours:
         for background in backgrounds:
             assert contrast(colour, background) >= 4.5, (colour, background)
+
+
+@pytest.mark.anyio
+async def test_a_page_lists_the_newest_pages_items_of_its_feed(site: Path, clock: FakeClock) -> None:
+    async with serve(make_settings(site, pages__items=2), clock) as (client, _app):
+        doc = await get_page(client, "/")
+        feed = feedparser.parse((await client.get("/feed.rss")).content)
+    assert len(feed.entries) == 3
+    assert [a.text for a in doc.findall(".//ol[@class='items']/li/article/h3/a")] == [e.title for e in feed.entries[:2]]

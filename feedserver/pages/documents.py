@@ -63,7 +63,7 @@ class PageDocument:
         return ("page", self.scope.signature(state), crumbs)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
-        build = await FeedDocument(self.scope, "rss", self.items).feed(pool, settings, state)
+        build = await FeedDocument(self.scope, "rss", self.items).feed(pool, settings, state, settings["pages.items"])
         section = self.scope.section
         base = settings.base_url
         title = xml_safe(settings["site.title"])

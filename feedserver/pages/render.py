@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -112,35 +111,63 @@ class Index:
     entries: tuple[Node, ...] = field(default=())
 
 
-def _item(item: FeedItem, labels: Labels, settings: Settings) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Thumbnail:
+    url: str
+    alt: str
+    credit: str
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """An item as a page shows it: text and URLs ready for the template (attributes, not
+    a dict: Jinja reads an attribute first, so this is its fast path)."""
+
+    title: str
+    url: str
+    iso: str
+    when: str
+    section_title: str
+    section_url: str
+    reading_time: str
+    source: str
+    authors: str
+    image: Thumbnail | None
+    summary: str
+    lang: str
+
+
+def _item(item: FeedItem, labels: Labels, settings: Settings) -> ItemView:
     section = item.categories[0] if item.categories else None
     image = None
     if item.image is not None:
-        image = {
-            "url": item.image.url,
+        sized = bool(item.image.width and item.image.height)
+        image = Thumbnail(
+            url=item.image.url,
             # The caption describes the picture; with none, the picture only
             # repeats the title beside it: alt="" (WCAG H67).
-            "alt": item.image.caption,
-            "credit": item.image.credit,
-            "width": item.image.width if item.image.width and item.image.height else None,
-            "height": item.image.height,
-        }
-    return {
-        "title": item.title,
-        "url": item.url,
-        "iso": item.published.isoformat(),
-        "when": labels.date(item.published),
-        "section_title": section.label or section.term if section else "",
-        "section_url": settings.base_url + page_path(FeedScope.of_section(section.term))
-        if section
-        else settings.base_url + "/",
-        "reading_time": labels.reading_time(item.reading_time_minutes) if item.reading_time_minutes > 0 else "",
-        "source": item.source,
-        "authors": ", ".join(a.name for a in item.authors),
-        "image": image,
-        "summary": item.summary,
-        "lang": item.language,
-    }
+            alt=item.image.caption,
+            credit=item.image.credit,
+            width=item.image.width if sized else None,
+            height=item.image.height if sized else None,
+        )
+    base = settings.base_url
+    return ItemView(
+        title=item.title,
+        url=item.url,
+        iso=item.published.isoformat(),
+        when=labels.date(item.published),
+        section_title=(section.label or section.term) if section else "",
+        section_url=base + page_path(FeedScope.of_section(section.term)) if section else base + "/",
+        reading_time=labels.reading_time(item.reading_time_minutes) if item.reading_time_minutes > 0 else "",
+        source=item.source,
+        authors=", ".join(a.name for a in item.authors),
+        image=image,
+        summary=item.summary,
+        lang=item.language,
+    )
 
 
 def _alternates(scope_feeds: dict[str, str], title: str, site: FeedScope | None, settings: Settings) -> list[Link]:
