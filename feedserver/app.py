@@ -66,7 +66,12 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await watcher.connect()
-        await service.open()
+        try:
+            await service.open()
+        except BaseException:
+            await watcher.stop()  # its connection's thread would keep the process alive
+            await service.close()
+            raise
         if watch:
             watcher.run_in_background()
         logger.info("serving %s from %s", settings.base_url, settings.database_path)

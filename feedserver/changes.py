@@ -145,9 +145,7 @@ class ChangeWatcher:
             return False
         self._pending = True
         await service.pool.check_schema()
-        state = await service.load_state(now)
-        service.stale = False  # cleared before: a render that fails during apply sets it again
-        await service.apply_state(state)
+        await service.refresh(now)
         self._pending = False
         self.reloads += 1
         return True

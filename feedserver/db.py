@@ -19,9 +19,27 @@ from urllib.parse import quote
 
 import aiosqlite
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Forward migrations: MIGRATIONS[n] takes a database from version n to n + 1.
-MIGRATIONS: dict[int, str] = {}
+# Each only alters what exists (columns, changed triggers, backfills); init_db
+# then runs schema.sql, whose IF NOT EXISTS statements add every new table,
+# index and trigger, all in the same transaction.
+MIGRATIONS: dict[int, str] = {
+    # Version 2: tag and author slugs, and the feed change stamps (schema.sql).
+    1: """
+ALTER TABLE tags ADD COLUMN slug TEXT;
+ALTER TABLE tags ADD COLUMN slug_source TEXT;
+ALTER TABLE authors ADD COLUMN slug TEXT;
+ALTER TABLE authors ADD COLUMN slug_source TEXT;
+-- Freeze what the existing rows' slugs derive from. Without their update
+-- triggers for the backfill (schema.sql creates them again), which would take
+-- it for a rename of every tag and author and move every feed's date.
+DROP TRIGGER IF EXISTS tags_update;
+DROP TRIGGER IF EXISTS authors_update;
+UPDATE tags SET slug_source = name;
+UPDATE authors SET slug_source = name;
+""",
+}
 
 
 class DatabaseUnavailable(Exception):
@@ -60,14 +78,11 @@ def init_db(path: Path) -> int:
             raise DatabaseUnavailable(
                 f"{path} has schema version {version}; this feedserver knows up to {SCHEMA_VERSION}: upgrade it"
             )
-        if version == 0:
-            conn.executescript(f"BEGIN IMMEDIATE;\n{schema_sql()}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;")
-            version = SCHEMA_VERSION
-        while version < SCHEMA_VERSION:
+        if version < SCHEMA_VERSION:
+            steps = "\n".join(MIGRATIONS[n] for n in range(version, SCHEMA_VERSION)) if version else ""
             conn.executescript(
-                f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nPRAGMA user_version = {version + 1};\nCOMMIT;"
+                f"BEGIN IMMEDIATE;\n{steps}\n{schema_sql()}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
             )
-            version += 1
         return SCHEMA_VERSION
     finally:
         conn.close()

@@ -18,8 +18,8 @@ from feedserver.db import ReadPool
 from feedserver.feeds import FeedScope, ItemCache, build_feed, trail_titles
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
-from feedserver.queries import articles_by_pk, newest_article_keys
-from feedserver.state import SiteState
+from feedserver.queries import articles_by_pk, newest_article_keys, term_article_keys
+from feedserver.state import ScopeId, SiteState
 from feedserver.stylesheet import with_stylesheet
 from feedserver.xmlfeeds import render_atom, render_rss
 
@@ -34,6 +34,15 @@ WRITERS: dict[str, Callable[[Feed], bytes]] = {"rss": render_rss, "atom": render
 
 
 class Document(Protocol):
+    """What the service serves and caches.
+
+    A document may also have `depends_on(state) -> tuple[ScopeId, ...]`: the
+    feed scopes whose change may change it (feedserver.state). The change check
+    then looks at it only when one of them changed; a document without it is
+    looked at after every change (it may depend on anything: the front page, a
+    sitemap).
+    """
+
     @property
     def key(self) -> str:
         """The URL path the document is served at (its cache key)."""
@@ -56,15 +65,13 @@ class FeedDocument:
         return self.scope.feed_path(self.fmt)
 
     def exists(self, state: SiteState) -> bool:
-        """The site, a section, or the parent path of one (the parent follows from the path)."""
-        section = self.scope.section
-        if section is None or section in state.sections:
-            return True
-        prefix = section + "/"
-        return any(slug.startswith(prefix) for slug in state.sections)
+        return self.scope.exists(state)
 
     def signature(self, state: SiteState) -> Hashable:
         return self.scope.signature(state)
+
+    def depends_on(self, state: SiteState) -> tuple[ScopeId, ...]:
+        return self.scope.depends_on(state)
 
     async def feed(
         self, pool: ReadPool, settings: Settings, state: SiteState, limit: int | None = None
@@ -75,7 +82,11 @@ class FeedDocument:
         same model."""
         items = self.items or ItemCache()
         count = settings["feeds.items"] if limit is None else min(limit, settings["feeds.items"])
-        keys = await newest_article_keys(pool, self.scope.section_slugs(state), state.now, count)
+        term = self.scope.term(state)
+        if term is not None:
+            keys = await term_article_keys(pool, self.scope.kind, term.pk, state.now, count)
+        else:
+            keys = await newest_article_keys(pool, self.scope.section_slugs(state), state.now, count)
         built: list[FeedItem | int] = []  # a built item, or the pk of a row to build
         for key in keys:
             cache_key = ItemCache.key(

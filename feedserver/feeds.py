@@ -19,42 +19,75 @@ from urllib.parse import quote, urlsplit
 from feedserver.config import Settings
 from feedserver.model import Category, Feed, FeedItem, Image, Person, SectionRef
 from feedserver.queries import ArticleRow
-from feedserver.state import SectionState, SiteState
+from feedserver.state import SITE, ScopeId, SectionState, SiteState, TermState
 from feedserver.text import absolute_url, absolutize_html, uri, xml_safe
 from feedserver.times import local_time
 
 EXTENSIONS = {"rss": "feed.rss", "atom": "feed.atom", "json": "feed.json"}
 
 
+KINDS = ("site", "section", "tag", "author")
+TERM_KINDS = ("tag", "author")
+
+
 @dataclass(frozen=True)
 class FeedScope:
-    """What a feed covers: the whole site (section None) or a section and its subsections."""
+    """What a feed covers: the whole site, a section and its subsections, a tag, or an author.
 
-    section: str | None
+    `key` is the section's path, or the tag's or author's slug ('' for the site).
+    """
+
+    kind: str = "site"
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS or (self.kind == "site") != (self.key == ""):
+            raise ValueError(f"not a feed scope: {self.kind!r} {self.key!r}")
 
     @classmethod
     def site(cls) -> FeedScope:
-        return cls(None)
+        return cls()
 
     @classmethod
     def of_section(cls, path: str) -> FeedScope:
-        return cls(path)
+        return cls("section", path)
 
     @property
-    def kind(self) -> str:
-        """ "site" or "section": what the scope's page shows around its items."""
-        return "site" if self.section is None else "section"
+    def id(self) -> ScopeId:
+        return (self.kind, self.key)
+
+    @property
+    def section(self) -> str | None:
+        """The section path of a section scope, else None."""
+        return self.key if self.kind == "section" else None
 
     def feed_path(self, fmt: str) -> str:
         name = EXTENSIONS[fmt]
-        return f"/{name}" if self.section is None else f"/section/{self.section}/{name}"
+        return f"/{name}" if self.kind == "site" else f"/{self.kind}/{self.key}/{name}"
+
+    def term(self, state: SiteState) -> TermState | None:
+        """The tag or author of a tag or author scope, if it is there."""
+        return state.terms(self.kind).by_slug.get(self.key) if self.kind in TERM_KINDS else None
+
+    def exists(self, state: SiteState) -> bool:
+        """The site; a section, or the parent path of one (the parent follows from the
+        path); a tag or an author with a live article (one known only from drafts or
+        scheduled articles stays private, like a draft's section)."""
+        if self.kind == "site":
+            return True
+        if self.kind == "section":
+            return self.key in state.sections or bool(state.children.get(self.key))
+        term = self.term(state)
+        return term is not None and term.newest_published is not None
 
     def section_slugs(self, state: SiteState) -> list[str] | None:
-        """The sections whose articles the feed lists (None: every article)."""
-        if self.section is None:
-            return None
-        prefix = self.section + "/"
-        return sorted(s for s in state.sections if s == self.section or s.startswith(prefix))
+        """The sections whose articles a site or section feed lists (None: every article)."""
+        if self.kind == "section":
+            return state.subtree(self.key)
+        return None
+
+    def _sections(self, state: SiteState) -> list[SectionState]:
+        return [state.sections[s] for s in state.subtree(self.key)]
 
     def last_modified(self, state: SiteState) -> int:
         """Newest change in scope: a public article's write or publish time.
@@ -66,26 +99,41 @@ class FeedScope:
         section scope with no live article takes the site's newest change; an
         empty site 0.
         """
-        slugs = self.section_slugs(state)
-        states = state.sections.values() if slugs is None else [state.sections[s] for s in slugs]
-        if self.section is not None and all(s.newest_published is None for s in states):
-            return FeedScope(None).last_modified(state)
-        return max((max(s.changed_at, s.newest_published or 0) for s in states), default=0)
+        if self.kind == "site":
+            return state.site_last_modified
+        if self.kind == "section":
+            states = self._sections(state)
+            if all(s.newest_published is None for s in states):
+                return state.site_last_modified
+            return max(s.last_modified for s in states)
+        term = self.term(state)
+        return term.last_modified if term is not None else state.site_last_modified
+
+    def depends_on(self, state: SiteState) -> tuple[ScopeId, ...]:
+        """The scopes whose change may change this feed: its own, and the site's when
+        it is dated by the site (an empty section)."""
+        if self.kind == "section" and all(s.newest_published is None for s in self._sections(state)):
+            return (self.id, SITE)
+        return (self.id,)
 
     def signature(self, state: SiteState) -> tuple[object, ...]:
-        """Changes whenever the feed's bytes may change: its sections and its date.
-        The sections' revisions tell apart writes within one second of changed_at."""
-        slugs = self.section_slugs(state)
-        states = state.sections.values() if slugs is None else [state.sections[s] for s in slugs]
-        return (
-            tuple(
-                sorted((s.slug, s.title, s.description, s.changed_at, s.newest_published, s.revision) for s in states)
-            ),
-            self.last_modified(state),
-            # Items name their sections' parents too (section_trail): a renamed
-            # parent outside the scope changes the feed.
-            self.parent_titles(state),
-        )
+        """Changes whenever the feed's bytes may change: its sections (or its tag or
+        author) and its date. Revisions and stamp versions tell apart writes within
+        one second of changed_at."""
+        if self.kind == "site":
+            return (state.site_version, state.site_last_modified)
+        if self.kind == "section":
+            return (
+                tuple(
+                    (s.slug, s.title, s.description, s.changed_at, s.newest_published, s.revision)
+                    for s in self._sections(state)
+                ),
+                self.last_modified(state),
+                # Items name their sections' parents too (section_trail): a renamed
+                # parent outside the scope changes the feed.
+                self.parent_titles(state),
+            )
+        return (self.term(state), self.last_modified(state))
 
     def parent_titles(self, state: SiteState) -> tuple[str | None, ...]:
         return () if self.section is None else trail_titles(self.section, state.sections)[:-1]
@@ -240,22 +288,30 @@ def build_item(row: ArticleRow, settings: Settings, sections: dict[str, SectionS
     )
 
 
+def _scope_text(scope: FeedScope, state: SiteState, settings: Settings) -> tuple[str, str, str, str]:
+    """(title, description, home page URL, feed id) of a scope's feed."""
+    base = settings.base_url
+    site_title, site_description = xml_safe(settings["site.title"]), xml_safe(settings["site.description"])
+    if scope.kind == "site":
+        return site_title, site_description, settings.home_url, tag_uri(settings, "feed")
+    if scope.kind == "section":
+        section = state.sections.get(scope.key)
+        name = section_title(scope.key, state.sections)
+        description = (section and section.description) or f"{name}: {settings['site.description']}"
+        home = settings.section_url(scope.key)
+    else:
+        term = scope.term(state)
+        name = term.name if term is not None else scope.key
+        description = f"{name}: {settings['site.description']}"
+        # The tag's or author's page on this server; an author's own page if the CMS gave one.
+        home = (term.url if term is not None and term.url else "") or f"{base}/{scope.kind}/{scope.key}/"
+    title = xml_safe(f"{name} – {settings['site.title']}")
+    return title, xml_safe(description), uri(home), tag_uri(settings, f"{scope.kind}/{scope.key}")
+
+
 def build_feed(scope: FeedScope, fmt: str, items: Sequence[FeedItem], state: SiteState, settings: Settings) -> Feed:
     base = settings.base_url
-    site_title = xml_safe(settings["site.title"])
-    if scope.section is None:
-        title, description = site_title, xml_safe(settings["site.description"])
-        home = settings.home_url
-        feed_id = tag_uri(settings, "feed")
-    else:
-        section = state.sections.get(scope.section)
-        title_of_section = section_title(scope.section, state.sections)
-        title = xml_safe(f"{title_of_section} – {settings['site.title']}")
-        description = xml_safe(
-            (section and section.description) or f"{title_of_section}: {settings['site.description']}"
-        )
-        home = uri(settings.section_url(scope.section))
-        feed_id = tag_uri(settings, f"section/{scope.section}")
+    title, description, home, feed_id = _scope_text(scope, state, settings)
     if not description.strip():
         # Blank once cleaned (only control characters, say): an RSS channel
         # must have a description, and feedgen refuses to write one without.

@@ -12,13 +12,15 @@ import math
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from feedserver.db import init_db, open_for_writing
+from feedserver.slugs import SLUG_RE as TERM_SLUG_RE
+from feedserver.slugs import SlugRow, resolve
 from feedserver.times import EARLIEST, LATEST
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*(?:/[a-z0-9]+(?:[-_][a-z0-9]+)*)*$")
@@ -48,7 +50,8 @@ ARTICLE_FIELDS = {
     "reading_time_minutes",
 }
 IMAGE_FIELDS = {"url", "caption", "credit", "width", "height", "type"}
-AUTHOR_FIELDS = {"name", "url", "email"}
+AUTHOR_FIELDS = {"name", "url", "email", "slug"}
+TAG_FIELDS = {"name", "slug"}
 
 
 class BadRecord(Exception):
@@ -72,6 +75,9 @@ class Author:
     name: str
     url: str
     email: str
+    # Given by the record (None: keep the stored one, or derive it). Not part of
+    # the article: a new slug alone does not rewrite it (see write).
+    slug: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,8 @@ class Article:
     reading_time_minutes: int
     authors: tuple[Author, ...] = field(default=(), kw_only=True)
     tags: tuple[str, ...] = field(default=(), kw_only=True)
+    tag_slugs: tuple[tuple[str, str], ...] = field(default=(), kw_only=True, compare=False)  # (name, slug) given
+    line: int = field(default=0, kw_only=True, compare=False)  # where the record was, for errors
 
     def row(self) -> tuple[object, ...]:
         """The articles-table columns, in ARTICLE_COLUMNS order."""
@@ -242,23 +250,42 @@ def _parse_authors(value: Any) -> tuple[Author, ...]:
         email = _text(item, "email") or ""
         if email and ("@" not in email or any(ch.isspace() for ch in email)):
             raise BadRecord(where + ".email", f"not an e-mail address: {email[:80]!r}")
-        authors.append(Author(name, url, email))
+        authors.append(Author(name, url, email, _term_slug(where + ".slug", _text(item, "slug"))))
     return tuple(authors)
 
 
-def _parse_tags(value: Any) -> tuple[str, ...]:
+def _term_slug(name: str, value: str | None) -> str | None:
+    if value is not None and not TERM_SLUG_RE.match(value):
+        raise BadRecord(name, f"not a slug (lower-case ASCII letters, digits and single hyphens): {value[:80]!r}")
+    return value
+
+
+def _parse_tags(value: Any) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The tag names in order, and the slugs the record gives for some of them."""
     if value is None:
-        return ()
+        return (), ()
     if not isinstance(value, list):
         raise BadRecord("tags", f"expected a list, got {type(value).__name__}")
     tags: list[str] = []
+    slugs: dict[str, str] = {}
     for index, tag in enumerate(value):
+        where = f"tags[{index}]"
+        slug = None
+        if isinstance(tag, dict):
+            _unknown_fields(tag, TAG_FIELDS, where + ".")
+            slug = _term_slug(where + ".slug", _text(tag, "slug"))
+            tag = tag.get("name")
+            where += ".name"
         if not isinstance(tag, str) or not tag.strip():
-            raise BadRecord(f"tags[{index}]", "expected a non-empty string")
-        _check_encodable(f"tags[{index}]", tag)
+            raise BadRecord(where, "expected a non-empty string")
+        _check_encodable(where, tag)
         if tag not in tags:
             tags.append(tag)
-    return tuple(tags)
+        if slug is not None:
+            if slugs.get(tag, slug) != slug:
+                raise BadRecord(where, f"tag {tag!r} is given two slugs")
+            slugs[tag] = slug
+    return tuple(tags), tuple(slugs.items())
 
 
 def parse_article(record: dict[str, Any]) -> Article:
@@ -290,6 +317,7 @@ def parse_article(record: dict[str, Any]) -> Article:
     if language is not None and not LANGUAGE_RE.match(language):
         raise BadRecord("language", f"not a language tag such as id or zh-CN: {language[:20]!r}")
     minutes = _positive_int("reading_time_minutes", record.get("reading_time_minutes"))
+    tags, tag_slugs = _parse_tags(record.get("tags"))
     return Article(
         id=article_id,
         url=url,
@@ -310,7 +338,8 @@ def parse_article(record: dict[str, Any]) -> Article:
         language=language,
         reading_time_minutes=minutes or reading_time(content_html, summary),
         authors=_parse_authors(record.get("authors")),
-        tags=_parse_tags(record.get("tags")),
+        tags=tags,
+        tag_slugs=tag_slugs,
     )
 
 
@@ -339,7 +368,7 @@ def parse_lines(name: str, lines: Iterable[bytes]) -> ImportResult:
             if kind == "section":
                 result.sections.append(parse_section(record))
             elif kind == "article":
-                result.articles.append(parse_article(record))
+                result.articles.append(replace(parse_article(record), line=number))
             else:
                 raise BadRecord("type", f"must be section or article, got {kind!r}")
         except BadRecord as bad:
@@ -446,10 +475,58 @@ def write(conn: sqlite3.Connection, result: ImportResult) -> None:
                     "INSERT INTO article_tags (article_pk, position, tag_pk) VALUES (?, ?, ?)", (pk, position, tag_pk)
                 )
             result.written_articles += 1
+        _write_slugs(conn, result)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+# --- tag and author slugs ----------------------------------------------------
+# A record may give a tag's or an author's slug; otherwise the row keeps the one
+# it has, or the server derives one (feedserver.slugs). A given slug must not be
+# another's: within the file, or already served for another tag or author.
+
+TermIdentity = tuple[str, ...]  # a tag's name; an author's (name, url, email)
+
+
+def _given_slugs(result: ImportResult) -> dict[str, dict[TermIdentity, tuple[str, int]]]:
+    """kind -> identity -> (slug, line) of every slug the records give."""
+    given: dict[str, dict[TermIdentity, tuple[str, int]]] = {"tag": {}, "author": {}}
+    for article in result.articles:
+        for name, slug in article.tag_slugs:
+            given["tag"][(name,)] = (slug, article.line)
+        for author in article.authors:
+            if author.slug is not None:
+                given["author"][(author.name, author.url, author.email)] = (author.slug, article.line)
+    return given
+
+
+def _served_slugs(conn: sqlite3.Connection, kind: str) -> dict[str, TermIdentity]:
+    """slug -> identity of every tag or author the server serves now."""
+    columns = "name" if kind == "tag" else "name, url, email"
+    rows = conn.execute(f"SELECT pk, slug, coalesce(slug_source, name), {columns} FROM {kind}s").fetchall()
+    slugs = resolve(SlugRow(int(r[0]), r[1], str(r[2])) for r in rows)
+    return {slugs[int(r[0])]: tuple(r[3:]) for r in rows}
+
+
+def check_slugs(conn: sqlite3.Connection, name: str, result: ImportResult) -> None:
+    """Add an error for each given slug that another tag or author has or is given."""
+    for kind, given in _given_slugs(result).items():
+        served = _served_slugs(conn, kind)
+        claimed: dict[str, TermIdentity] = {}
+        for identity, (slug, line) in sorted(given.items(), key=lambda item: item[1][1]):
+            other = claimed.get(slug) or served.get(slug)
+            if other is not None and other != identity:
+                result.errors.append(f"{name}:{line}: {kind}s: slug {slug!r} is already {kind} {other[0]!r}'s")
+            claimed.setdefault(slug, identity)
+
+
+def _write_slugs(conn: sqlite3.Connection, result: ImportResult) -> None:
+    for kind, given in _given_slugs(result).items():
+        where = "name = ?" if kind == "tag" else "name = ? AND url = ? AND email = ?"
+        for identity, (slug, _) in given.items():
+            conn.execute(f"UPDATE {kind}s SET slug = ? WHERE {where} AND slug IS NOT ?", (slug, *identity, slug))
 
 
 def import_records(db_path: Path, name: str, lines: Iterable[bytes], dry_run: bool = False) -> ImportResult:
@@ -460,6 +537,9 @@ def import_records(db_path: Path, name: str, lines: Iterable[bytes], dry_run: bo
     init_db(db_path)
     conn = open_for_writing(db_path)
     try:
+        check_slugs(conn, name, result)
+        if result.errors:
+            return result
         write(conn, result)
     finally:
         conn.close()

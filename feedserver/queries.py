@@ -78,16 +78,121 @@ class SectionRow(NamedTuple):
     revision: int  # bumped by every such write: changed_at has whole seconds (schema triggers)
 
 
-async def section_rows(pool: ReadPool, now: int) -> list[SectionRow]:
-    """Each section's change stamp and its newest visible publish time."""
+def _in(name: str, values: Sequence[object], params: dict[str, object]) -> str:
+    """`name IN (:v0, :v1, ...)`, its values added to `params`."""
+    marks = []
+    for index, value in enumerate(values):
+        params[f"in{index}"] = value
+        marks.append(f":in{index}")
+    return f"{name} IN ({', '.join(marks)})"
+
+
+async def section_rows(pool: ReadPool, now: int, slugs: Sequence[str] | None = None) -> list[SectionRow]:
+    """Each section's change stamp and its newest visible publish time (of `slugs` only, if given)."""
+    params: dict[str, object] = {"now": now}
+    where = ""
+    if slugs is not None:
+        if not slugs:
+            return []
+        where = " WHERE " + _in("s.slug", slugs, params)
     rows = await pool.fetchall(
         "SELECT s.slug, s.title, s.description, s.changed_at, "
         f"(SELECT a.published_at FROM articles a WHERE a.section = s.slug AND {VISIBLE} "
         " ORDER BY a.published_at DESC LIMIT 1), s.revision "
-        "FROM sections s",
-        {"now": now},
+        f"FROM sections s{where}",
+        params,
     )
     return [SectionRow(row[0], row[1], row[2], int(row[3]), row[4], int(row[5])) for row in rows]
+
+
+# Tags and authors: the two kinds of named scope, alike but for their tables.
+TERM_TABLES = {"tag": ("tags", "article_tags", "tag_pk"), "author": ("authors", "article_authors", "author_pk")}
+
+
+class TermRow(NamedTuple):
+    """A tag or an author as the change check reads it (feedserver.state.TermState)."""
+
+    pk: int
+    name: str
+    slug: str | None  # as stored; None: derived (feedserver.slugs)
+    slug_source: str  # what a derived slug comes from
+    url: str  # an author's page; '' for tags and authors without one
+    changed_at: int  # feed_stamps.changed_at: newest write to one of its public articles (0: none)
+    newest_published: int | None  # publish time of its newest visible article
+    version: int  # its feed stamp (0: none yet)
+
+
+async def term_rows(pool: ReadPool, kind: str, now: int, pks: Sequence[int] | None = None) -> list[TermRow]:
+    """Every tag (kind 'tag') or author ('author'), or those of `pks` that still exist."""
+    table, links, column = TERM_TABLES[kind]
+    params: dict[str, object] = {"now": now, "kind": kind}
+    where = ""
+    if pks is not None:
+        if not pks:
+            return []
+        where = " WHERE " + _in("t.pk", pks, params)
+    url = "t.url" if kind == "author" else "''"
+    rows = await pool.fetchall(
+        f"SELECT t.pk, t.name, t.slug, coalesce(t.slug_source, t.name), {url}, coalesce(s.changed_at, 0), "
+        f"(SELECT max(a.published_at) FROM {links} l CROSS JOIN articles a ON a.pk = l.article_pk "
+        f" WHERE l.{column} = t.pk AND {VISIBLE}), coalesce(s.version, 0) "
+        f"FROM {table} t LEFT JOIN feed_stamps s ON s.kind = :kind AND s.key = CAST(t.pk AS TEXT){where}",
+        params,
+    )
+    return [TermRow(int(r[0]), str(r[1]), r[2], str(r[3]), str(r[4] or ""), int(r[5]), r[6], int(r[7])) for r in rows]
+
+
+class Stamp(NamedTuple):
+    """A row of feed_stamps: the newest change to one section, tag or author."""
+
+    kind: str
+    key: str
+    version: int
+
+
+async def feed_stamps(pool: ReadPool, after_version: int) -> list[Stamp]:
+    """Scopes changed since `after_version`, oldest change first."""
+    rows = await pool.fetchall(
+        "SELECT kind, key, version FROM feed_stamps WHERE version > :after ORDER BY version", {"after": after_version}
+    )
+    return [Stamp(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+
+async def feed_stamps_version(pool: ReadPool) -> int:
+    rows = await pool.fetchall("SELECT coalesce(max(version), 0) FROM feed_stamps")
+    return int(rows[0][0])
+
+
+class DueScopes(NamedTuple):
+    """The scopes of the articles that came due (reached their publish time) in a span."""
+
+    sections: frozenset[str]
+    tags: frozenset[int]
+    authors: frozenset[int]
+
+
+async def due_scopes(pool: ReadPool, after: int, until: int) -> DueScopes:
+    """Sections, tags and authors of the published articles with a publish time in
+    (after, until]: no write announces them, so the change check asks."""
+    rows = await pool.fetchall(
+        "SELECT a.pk, a.section FROM articles a WHERE a.status = 'published' "
+        "AND a.published_at > :after AND a.published_at <= :until",
+        {"after": after, "until": until},
+    )
+    if not rows:
+        return DueScopes(frozenset(), frozenset(), frozenset())
+    pks = [int(row[0]) for row in rows]
+    found: dict[str, frozenset[int]] = {}
+    for kind, (_, links, column) in TERM_TABLES.items():
+        linked: set[int] = set()
+        for first in range(0, len(pks), 500):
+            params: dict[str, object] = {}
+            where = _in("article_pk", pks[first : first + 500], params)
+            linked.update(
+                int(row[0]) for row in await pool.fetchall(f"SELECT {column} FROM {links} WHERE {where}", params)
+            )
+        found[kind] = frozenset(linked)
+    return DueScopes(frozenset(str(row[1]) for row in rows), found["tag"], found["author"])
 
 
 async def next_publish_at(pool: ReadPool, now: int) -> int | None:
@@ -133,6 +238,23 @@ async def newest_article_keys(pool: ReadPool, sections: Sequence[str] | None, no
             )
         sql = "SELECT * FROM (" + " UNION ALL ".join(parts) + ") a " + order
     return [ArticleKey(*row[:5]) for row in await pool.fetchall(sql, params)]
+
+
+async def term_article_keys(pool: ReadPool, kind: str, pk: int, now: int, limit: int) -> list[ArticleKey]:
+    """The newest visible articles of one tag or author, newest first, equal publish
+    times by id descending."""
+    _, links, column = TERM_TABLES[kind]
+    # CROSS JOIN keeps SQLite's join order: the tag's links first (an index
+    # range), then each article by rowid. Left to itself the planner walks every
+    # article in publish order to skip the sort, a scan of the whole archive
+    # for a rare tag.
+    rows = await pool.fetchall(
+        f"SELECT a.pk, a.id, a.section, a.revision, a.updated_at FROM {links} l "
+        f"CROSS JOIN articles a ON a.pk = l.article_pk WHERE l.{column} = :pk AND {VISIBLE} "
+        "ORDER BY a.published_at DESC, a.id DESC LIMIT :limit",
+        {"pk": pk, "now": now, "limit": limit},
+    )
+    return [ArticleKey(*row) for row in rows]
 
 
 async def articles_by_pk(pool: ReadPool, pks: Sequence[int], now: int, with_content: bool) -> dict[int, ArticleRow]:

@@ -29,6 +29,9 @@ SECTION_PATH = re.compile(
     r"^(?P<slug>[a-z0-9]+(?:[-_][a-z0-9]+)*(?:/[a-z0-9]+(?:[-_][a-z0-9]+)*)*)/feed\.(?P<fmt>rss|atom|json)$"
 )
 SECTION_PAGE = re.compile(r"^(?P<slug>[a-z0-9]+(?:[-_][a-z0-9]+)*(?:/[a-z0-9]+(?:[-_][a-z0-9]+)*)*)/$")
+# feedserver.slugs: lower-case ASCII letters, digits and single hyphens (a stored
+# slug may be longer than a derived one, so no length bound here).
+TERM_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RETRY_AFTER_SECONDS = 30
 SECTIONS_SITEMAP = re.compile(r"^sections(?:-(?P<page>[2-9]|[1-9][0-9]{1,5}))?$")
 ARTICLES_SITEMAP = re.compile(r"^articles-[0-9]{4}-[0-9]{2}(?:-[0-9]{2}(?:-[1-9][0-9]{0,5})?)?$")
@@ -40,11 +43,13 @@ def _service(request: Request) -> FeedService:
     return service
 
 
-async def serve_document(request: Request, document: Document) -> Response | RenderedResponse:
+async def serve_document(
+    request: Request, document: Document, missing: str = "Unknown section."
+) -> Response | RenderedResponse:
     service = _service(request)
     try:
         if not document.exists(service.state):
-            raise HTTPException(404, "Unknown section.")
+            raise HTTPException(404, missing)
         cached = service.cache.get(document.key)
         if cached is None and service.problem:
             raise DatabaseUnavailable(service.problem)
@@ -82,7 +87,7 @@ def asset(path: str) -> Route:
 
 def site_feed(fmt: str) -> Route:
     async def endpoint(request: Request) -> Response | RenderedResponse:
-        return await serve_document(request, FeedDocument(FeedScope(None), fmt, _service(request).items))
+        return await serve_document(request, FeedDocument(FeedScope.site(), fmt, _service(request).items))
 
     return Route(f"/{EXTENSIONS[fmt]}", endpoint, methods=["GET", "HEAD"], name=f"site_feed_{fmt}")
 
@@ -97,7 +102,22 @@ async def section_feed(request: Request) -> Response | RenderedResponse:
         raise HTTPException(
             404, "Not a section URL: use /section/<section path>/ or feed.rss, feed.atom or feed.json there."
         )
-    return await serve_document(request, FeedDocument(FeedScope(match["slug"]), match["fmt"], _service(request).items))
+    document = FeedDocument(FeedScope.of_section(match["slug"]), match["fmt"], _service(request).items)
+    return await serve_document(request, document)
+
+
+def term_feed(kind: str, fmt: str) -> Route:
+    """A tag's or an author's feed: /tag/<slug>/feed.rss, /author/<slug>/feed.json..."""
+
+    async def endpoint(request: Request) -> Response | RenderedResponse:
+        slug: str = request.path_params["slug"]
+        missing = f"Unknown {kind}: /{kind}/<slug>/feed.rss, feed.atom or feed.json, with the {kind}'s slug."
+        if not TERM_SLUG.match(slug):
+            raise HTTPException(404, missing)
+        document = FeedDocument(FeedScope(kind, slug), fmt, _service(request).items)
+        return await serve_document(request, document, missing)
+
+    return Route(f"/{kind}/{{slug}}/{EXTENSIONS[fmt]}", endpoint, methods=["GET", "HEAD"], name=f"{kind}_feed_{fmt}")
 
 
 async def healthz(request: Request) -> Response:
@@ -170,6 +190,11 @@ OPENAPI = OpenAPISchema(
             "example": "berita/feed.rss",
             "x-media-types": ["text/html", "application/rss+xml", "application/atom+xml", "application/feed+json"],
         },
+        "slug": {
+            "description": "A tag's or an author's slug: lower-case ASCII letters, digits and hyphens.",
+            "schema": {"type": "string", "pattern": TERM_SLUG.pattern},
+            "example": "tiongkok",
+        },
         "name": {
             "description": "articles-YYYY-MM, articles-YYYY-MM-DD, articles-YYYY-MM-DD-N, sections or sections-N.",
             "schema": {"type": "string", "pattern": _openapi_pattern(ARTICLES_SITEMAP, SECTIONS_SITEMAP)},
@@ -187,6 +212,7 @@ ROUTES = [
     Route("/", home, methods=["GET", "HEAD"]),
     *(site_feed(fmt) for fmt in EXTENSIONS),
     Route("/section/{rest:path}", section_feed, methods=["GET", "HEAD"]),
+    *(term_feed(kind, fmt) for kind in ("tag", "author") for fmt in EXTENSIONS),
     Route("/feeds.opml", opml, methods=["GET", "HEAD"]),
     *(asset(path) for path in ASSETS),
     Route("/healthz", healthz, methods=["GET", "HEAD"]),

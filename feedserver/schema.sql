@@ -1,13 +1,13 @@
--- feedserver database contract, schema version 1 (PRAGMA user_version = 1).
+-- feedserver database contract, schema version 2 (PRAGMA user_version = 2).
 --
 -- The CMS writes this database; feedserver only reads it. Times are whole
 -- seconds since the Unix epoch (UTC), so they sort and compare correctly
 -- whatever offset the CMS wrote them with. Text is UTF-8.
 --
--- The triggers at the end are part of the contract: they keep
--- `sections.changed_at`, `sections.revision` and `articles.revision` current
--- for every writer, so the server can tell which feeds a write affects
--- without reading them.
+-- The triggers are part of the contract: they keep `sections.changed_at`,
+-- `sections.revision`, `articles.revision`, `sitemap_hours` and `feed_stamps`
+-- current for every writer, so the server can tell which feeds a write
+-- affects without reading them.
 
 CREATE TABLE IF NOT EXISTS sections (
     slug        TEXT PRIMARY KEY,            -- path such as 'berita/tiongkok'; the parent is 'berita'
@@ -69,10 +69,13 @@ CREATE TABLE IF NOT EXISTS sitemap_hours (
 CREATE INDEX IF NOT EXISTS sitemap_hours_version ON sitemap_hours (version);
 
 CREATE TABLE IF NOT EXISTS authors (
-    pk    INTEGER PRIMARY KEY,
-    name  TEXT NOT NULL,
-    url   TEXT NOT NULL DEFAULT '',  -- '' when unknown (NULLs would defeat the UNIQUE)
-    email TEXT NOT NULL DEFAULT '',
+    pk          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    url         TEXT NOT NULL DEFAULT '',  -- '' when unknown (NULLs would defeat the UNIQUE)
+    email       TEXT NOT NULL DEFAULT '',
+    slug        TEXT,  -- /author/{slug}/: lower-case ASCII letters, digits and '-'; NULL: derived (README)
+    slug_source TEXT,  -- the name when the row was written without a slug (a trigger sets it): what
+                       -- a derived slug comes from, so renaming the author keeps the URL
     UNIQUE (name, url, email)
 );
 
@@ -84,8 +87,10 @@ CREATE TABLE IF NOT EXISTS article_authors (
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS tags (
-    pk   INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE
+    pk          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    slug        TEXT,  -- /tag/{slug}/: lower-case ASCII letters, digits and '-'; NULL: derived (README)
+    slug_source TEXT   -- as authors.slug_source
 );
 
 CREATE TABLE IF NOT EXISTS article_tags (
@@ -237,4 +242,209 @@ BEGIN
             CAST(strftime('%s', 'now') AS INTEGER))
     ON CONFLICT (hour_start) DO UPDATE SET version = excluded.version,
         changed_at = max(changed_at, excluded.changed_at);
+END;
+
+-- Schema version 2: tag and author feeds, and one change stamp per feed scope.
+
+CREATE UNIQUE INDEX IF NOT EXISTS tags_slug ON tags (slug);
+CREATE UNIQUE INDEX IF NOT EXISTS authors_slug ON authors (slug);
+-- Tag and author feeds: an article's links by the tag (author) they name.
+CREATE INDEX IF NOT EXISTS article_tags_tag ON article_tags (tag_pk, article_pk);
+CREATE INDEX IF NOT EXISTS article_authors_author ON article_authors (author_pk, article_pk);
+
+-- Feed change stamps: one row per section, tag and author that a write
+-- touched. The triggers below give a row a new `version` (one sequence for the
+-- whole table) whenever a write may change that scope's feeds, so the server
+-- reads only the rows past the last version it saw: a change check costs what
+-- the writes since the last one touched, whatever the number of feeds. Rows
+-- are never deleted (a deleted tag is stamped too), so the sequence only grows.
+CREATE TABLE IF NOT EXISTS feed_stamps (
+    kind       TEXT NOT NULL,     -- 'section', 'tag' or 'author'
+    key        TEXT NOT NULL,     -- the section's slug; the tag's or author's pk, as text
+    version    INTEGER NOT NULL,  -- newest change; grows by one with each
+    changed_at INTEGER NOT NULL,  -- newest write to a public article of the scope (0: none); never decreases
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS feed_stamps_version ON feed_stamps (version);
+
+-- A derived slug comes from the name the row had when it was written without
+-- a slug, so renaming a tag or an author does not move its feed's URL.
+CREATE TRIGGER IF NOT EXISTS tags_slug_source AFTER INSERT ON tags
+WHEN NEW.slug IS NULL AND NEW.slug_source IS NULL
+BEGIN
+    UPDATE tags SET slug_source = NEW.name WHERE pk = NEW.pk;
+END;
+CREATE TRIGGER IF NOT EXISTS authors_slug_source AFTER INSERT ON authors
+WHEN NEW.slug IS NULL AND NEW.slug_source IS NULL
+BEGIN
+    UPDATE authors SET slug_source = NEW.name WHERE pk = NEW.pk;
+END;
+
+-- Sections: any change to the row (the triggers above move changed_at and
+-- revision on every public write; a rename; an insert or a delete).
+CREATE TRIGGER IF NOT EXISTS sections_stamp_insert AFTER INSERT ON sections
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    VALUES ('section', NEW.slug, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
+END;
+CREATE TRIGGER IF NOT EXISTS sections_stamp_update AFTER UPDATE ON sections
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    VALUES ('section', OLD.slug, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    VALUES ('section', NEW.slug, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
+END;
+CREATE TRIGGER IF NOT EXISTS sections_stamp_delete AFTER DELETE ON sections
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    VALUES ('section', OLD.slug, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
+END;
+-- A tag or author feed shows each item's section title: renaming a section
+-- changes the feeds of the tags and authors of its public articles.
+CREATE TRIGGER IF NOT EXISTS sections_rename_stamp_terms AFTER UPDATE OF title ON sections
+WHEN OLD.title IS NOT NEW.title
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    SELECT 'tag', at.tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+           CAST(strftime('%s', 'now') AS INTEGER)
+    FROM articles a JOIN article_tags at ON at.article_pk = a.pk
+    WHERE a.section = NEW.slug AND a.status = 'published' AND a.published_at <= CAST(strftime('%s', 'now') AS INTEGER)
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    SELECT 'author', aa.author_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+           CAST(strftime('%s', 'now') AS INTEGER)
+    FROM articles a JOIN article_authors aa ON aa.article_pk = a.pk
+    WHERE a.section = NEW.slug AND a.status = 'published' AND a.published_at <= CAST(strftime('%s', 'now') AS INTEGER)
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+END;
+
+-- Articles: a write to an article that is public before or after it stamps
+-- its tags and authors (its section is stamped through the section triggers
+-- above). Links are written after the article: their own triggers stamp them.
+CREATE TRIGGER IF NOT EXISTS articles_stamp_terms_update AFTER UPDATE ON articles
+WHEN (OLD.status = 'published' AND OLD.published_at <= CAST(strftime('%s', 'now') AS INTEGER))
+    OR (NEW.status = 'published' AND NEW.published_at <= CAST(strftime('%s', 'now') AS INTEGER))
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    SELECT 'tag', tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+           CAST(strftime('%s', 'now') AS INTEGER)
+    FROM article_tags WHERE article_pk = NEW.pk
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    SELECT 'author', author_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+           CAST(strftime('%s', 'now') AS INTEGER)
+    FROM article_authors WHERE article_pk = NEW.pk
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+END;
+-- BEFORE: the links are still there (ON DELETE CASCADE removes them with the row).
+CREATE TRIGGER IF NOT EXISTS articles_stamp_terms_delete BEFORE DELETE ON articles
+WHEN OLD.status = 'published' AND OLD.published_at <= CAST(strftime('%s', 'now') AS INTEGER)
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    SELECT 'tag', tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+           CAST(strftime('%s', 'now') AS INTEGER)
+    FROM article_tags WHERE article_pk = OLD.pk
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    SELECT 'author', author_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+           CAST(strftime('%s', 'now') AS INTEGER)
+    FROM article_authors WHERE article_pk = OLD.pk
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+END;
+
+CREATE TRIGGER IF NOT EXISTS article_tags_stamp_insert AFTER INSERT ON article_tags
+WHEN EXISTS (SELECT 1 FROM articles WHERE pk = NEW.article_pk AND status = 'published'
+             AND published_at <= CAST(strftime('%s', 'now') AS INTEGER))
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    VALUES ('tag', NEW.tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+            CAST(strftime('%s', 'now') AS INTEGER))
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+END;
+CREATE TRIGGER IF NOT EXISTS article_tags_stamp_delete AFTER DELETE ON article_tags
+WHEN EXISTS (SELECT 1 FROM articles WHERE pk = OLD.article_pk AND status = 'published'
+             AND published_at <= CAST(strftime('%s', 'now') AS INTEGER))
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    VALUES ('tag', OLD.tag_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+            CAST(strftime('%s', 'now') AS INTEGER))
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+END;
+CREATE TRIGGER IF NOT EXISTS article_authors_stamp_insert AFTER INSERT ON article_authors
+WHEN EXISTS (SELECT 1 FROM articles WHERE pk = NEW.article_pk AND status = 'published'
+             AND published_at <= CAST(strftime('%s', 'now') AS INTEGER))
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    VALUES ('author', NEW.author_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+            CAST(strftime('%s', 'now') AS INTEGER))
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+END;
+CREATE TRIGGER IF NOT EXISTS article_authors_stamp_delete AFTER DELETE ON article_authors
+WHEN EXISTS (SELECT 1 FROM articles WHERE pk = OLD.article_pk AND status = 'published'
+             AND published_at <= CAST(strftime('%s', 'now') AS INTEGER))
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    VALUES ('author', OLD.author_pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+            CAST(strftime('%s', 'now') AS INTEGER))
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+END;
+
+-- Tags and authors themselves: created (the server learns the slug; no date),
+-- renamed or given another slug (dated, like a section's rename), deleted.
+CREATE TRIGGER IF NOT EXISTS tags_stamp_insert AFTER INSERT ON tags
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    VALUES ('tag', NEW.pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
+END;
+CREATE TRIGGER IF NOT EXISTS tags_stamp_update AFTER UPDATE ON tags
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    VALUES ('tag', NEW.pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+            CASE WHEN OLD.name IS NOT NEW.name OR OLD.slug IS NOT NEW.slug
+                 THEN CAST(strftime('%s', 'now') AS INTEGER) ELSE 0 END)
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+END;
+CREATE TRIGGER IF NOT EXISTS tags_stamp_delete AFTER DELETE ON tags
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    VALUES ('tag', OLD.pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
+END;
+CREATE TRIGGER IF NOT EXISTS authors_stamp_insert AFTER INSERT ON authors
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    VALUES ('author', NEW.pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
+END;
+CREATE TRIGGER IF NOT EXISTS authors_stamp_update AFTER UPDATE ON authors
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    VALUES ('author', NEW.pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps),
+            CASE WHEN OLD.name IS NOT NEW.name OR OLD.slug IS NOT NEW.slug OR OLD.url IS NOT NEW.url
+                      OR OLD.email IS NOT NEW.email
+                 THEN CAST(strftime('%s', 'now') AS INTEGER) ELSE 0 END)
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+END;
+CREATE TRIGGER IF NOT EXISTS authors_stamp_delete AFTER DELETE ON authors
+BEGIN
+    INSERT INTO feed_stamps (kind, key, version, changed_at)
+    VALUES ('author', OLD.pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
 END;

@@ -1,8 +1,11 @@
 """The running server's state: settings, database pool, site state and cache.
 
 One `FeedService` lives in the app for its whole life (created in the
-lifespan). Routes ask it for documents; the change watcher hands it new site
-states, and it re-renders exactly the cached documents whose signature moved.
+lifespan). Routes ask it for documents; the change watcher asks it to refresh
+the site state, and it re-renders exactly the cached documents whose signature
+moved. It looks only at the documents of the scopes that changed (an index
+from scope to cached documents, filled as documents render), so a change
+check costs what the writes touched, not what is cached.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from feedserver.config import Settings
 from feedserver.db import DatabaseUnavailable, ReadPool
 from feedserver.documents import Document
 from feedserver.feeds import ItemCache
-from feedserver.state import SiteState, load_site_state
+from feedserver.state import ScopeId, SiteState, StateChange, load_site_state, update_site_state
 
 logger = logging.getLogger("feedserver")
 
@@ -46,6 +49,13 @@ class FeedService:
             identity_max_bytes=settings["cache.identity_max_bytes"],
         )
         self.documents: dict[str, Document] = {}
+        # Scope -> keys of the documents that depend on it (Document.depends_on);
+        # documents that do not say are looked at after every change.
+        self.dependents: dict[ScopeId, set[str]] = {}
+        self.unscoped: set[str] = set()
+        # Background re-renders at a time: each holds the GIL for part of its
+        # work, and the hits served meanwhile need their share of it.
+        self._rerender_slots = asyncio.Semaphore(2)
         self.items = ItemCache()
         self._state: SiteState | None = None
         self.problem: str | None = None  # why the database cannot be served now, if it cannot
@@ -78,12 +88,29 @@ class FeedService:
         self._state = await self.load_state(self.now())
 
     async def load_state(self, now: int) -> SiteState:
-        """Read the site state at `now`. The sitemap archive is brought up to date from
-        the current one (only what changed is recounted), or read whole after the
-        file was replaced."""
-        state = await load_site_state(self.pool, now)
-        previous = None if self._replaced or self._state is None else self._state.archive
-        return replace(state, archive=await load_archive(self.pool, self.settings, now, previous))
+        """Read the whole site state at `now`; see next_state."""
+        state, _ = await self.next_state(now, whole=True)
+        return state
+
+    async def next_state(self, now: int, whole: bool = False) -> tuple[SiteState, StateChange]:
+        """The site state at `now` and what changed: brought up to date from the current
+        one (only what the writes since touched is read), or read whole at start and
+        after the file was replaced. So is the sitemap archive."""
+        current = None if self._replaced or whole else self._state
+        if current is None:
+            state, change = await load_site_state(self.pool, now), StateChange(frozenset(), everything=True)
+        else:
+            state, change = await update_site_state(self.pool, current, now)
+        archive = await load_archive(self.pool, self.settings, now, current.archive if current else None)
+        return replace(state, archive=archive), change
+
+    async def refresh(self, now: int) -> int:
+        """Bring the state up to date and re-render what changed (the change check)."""
+        state, change = await self.next_state(now)
+        if self.stale:  # a version is older than its state (a render failed): look at all
+            change = replace(change, everything=True)
+        self.stale = False  # cleared before: a render that fails during apply sets it again
+        return await self.apply_state(state, change)
 
     async def close(self) -> None:
         await self.cache.close()
@@ -125,6 +152,14 @@ class FeedService:
                 break  # the version in hand is still the best there is
         return rendered
 
+    def _index(self, document: Document, state: SiteState) -> None:
+        depends_on = getattr(document, "depends_on", None)
+        if depends_on is None:
+            self.unscoped.add(document.key)
+            return
+        for scope in depends_on(state):
+            self.dependents.setdefault(scope, set()).add(document.key)
+
     async def _render(self, document: Document) -> tuple[Body, Hashable]:
         # Render against the newest state; if a newer one arrived while this
         # ran, the result may already be stale: render again with it.
@@ -136,31 +171,50 @@ class FeedService:
                 or not document.exists(self.state)  # gone meanwhile (a removed section, a split month)
                 or document.signature(self.state) == document.signature(state)
             ):
+                self._index(document, state)
                 return body, document.signature(state)
 
     async def _rerender(self, document: Document) -> Rendered:
         return await self.cache.render(document.key, lambda: self._render(document))
 
-    async def apply_state(self, state: SiteState) -> int:
+    async def _rerender_in_background(self, document: Document) -> Rendered:
+        async with self._rerender_slots:
+            return await self._rerender(document)
+
+    def _affected(self, change: StateChange) -> list[str]:
+        """Keys of the cached documents the change may have changed."""
+        if change.everything:
+            return list(self.cache.entries)
+        keys = set(self.unscoped)
+        for scope in change.scopes:
+            keys |= self.dependents.get(scope, set())
+        return [key for key in keys if key in self.cache.entries]
+
+    async def apply_state(self, state: SiteState, change: StateChange | None = None) -> int:
         """Adopt a new site state and re-render the cached documents it changed.
 
         Returns how many were re-rendered. Documents that no longer exist (a
-        removed section) are dropped.
+        removed section) are dropped. Without `change`, every cached document
+        is looked at.
         """
         self._state = state
         replaced, self._replaced = self._replaced, False
         stale = []
-        for key, entry in list(self.cache.entries.items()):
+        for key in self._affected(change or StateChange(frozenset(), everything=True)):
+            entry = self.cache.entries.get(key)
             document = self.documents.get(key)
+            if entry is None:
+                continue
             if document is None or not document.exists(state):
                 self.cache.discard(key)
                 self.documents.pop(key, None)
             elif replaced or document.signature(state) != entry.signature:
                 stale.append(document)
         if stale:
-            results = await asyncio.gather(*(self._rerender(d) for d in stale), return_exceptions=True)
+            results = await asyncio.gather(*(self._rerender_in_background(d) for d in stale), return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException):
                     self._replaced = self._replaced or replaced
+                    self.stale = True  # the retry looks at every cached document again
                     raise result  # the watcher retries; entries that failed keep their old version
         return len(stale)

@@ -66,8 +66,8 @@ def section_pages(state: SiteState) -> list[list[tuple[str, int]]]:
     if _section_pages and _section_pages[0][0] is state:
         return _section_pages[0][1]
     size = archive_of(state).page_size
-    entries = [("", FeedScope(None).last_modified(state))]
-    entries += [(slug, FeedScope(slug).last_modified(state)) for slug in live_sections(state)]
+    entries = [("", FeedScope.site().last_modified(state))]
+    entries += [(slug, FeedScope.of_section(slug).last_modified(state)) for slug in live_sections(state)]
     pages = [entries[i : i + size] for i in range(0, len(entries), size)]
     _section_pages[:] = [(state, pages)]
     return pages

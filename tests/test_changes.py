@@ -322,16 +322,16 @@ async def test_a_failed_reload_is_retried_at_the_next_check(
     async with serve(make_settings(site), clock) as (client, app):
         assert "baru" not in await ids(client, "/feed.json")
         service = app.state.service
-        real_load_state = service.load_state
+        real_next_state = service.next_state
         failures = []
 
-        async def flaky_load_state(now: int) -> Any:
+        async def flaky_next_state(now: int, whole: bool = False) -> Any:
             if not failures:
                 failures.append(now)
                 raise DatabaseUnavailable("database is locked")
-            return await real_load_state(now)
+            return await real_next_state(now, whole)
 
-        monkeypatch.setattr(service, "load_state", flaky_load_state)
+        monkeypatch.setattr(service, "next_state", flaky_next_state)
         with cms_connection(site, clock) as conn:
             publish(conn, "baru", now - timedelta(seconds=30), section="budaya")
         assert await app.state.watcher.check() is False  # a CMS lock: only a delay

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from feedserver.cli import main
+from feedserver.db import SCHEMA_VERSION
 from tests.conftest import article, section
 
 TABLES = {"sections", "articles", "authors", "article_authors", "tags", "article_tags"}
@@ -57,7 +58,7 @@ def test_init_db_creates_the_schema_in_wal_mode(capsys: pytest.CaptureFixture[st
 
     assert main(["init-db", str(db_path)]) == 0
 
-    assert pragma(db_path, "user_version") == 1
+    assert pragma(db_path, "user_version") == SCHEMA_VERSION
     assert pragma(db_path, "journal_mode") == "wal"
     names = {name for (name,) in rows(db_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert names >= TABLES
@@ -65,7 +66,7 @@ def test_init_db_creates_the_schema_in_wal_mode(capsys: pytest.CaptureFixture[st
     schema = rows(db_path, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
     assert main(["init-db", str(db_path)]) == 0
     assert rows(db_path, "SELECT type, name, sql FROM sqlite_master ORDER BY name") == schema
-    assert pragma(db_path, "user_version") == 1
+    assert pragma(db_path, "user_version") == SCHEMA_VERSION
     capsys.readouterr()
 
 

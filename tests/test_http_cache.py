@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from feedserver.db import SCHEMA_VERSION
 from tests.cms import cms_connection
 from tests.conftest import BASE_URL, FakeClock, article, make_settings, section, serve, write_records
 from tests.readers import FEED_PATHS, fmt_of, http_date, parse
@@ -491,7 +492,7 @@ async def test_healthz(site: Path, clock: FakeClock) -> None:
         assert (await client.get("/healthz")).status_code == 503
 
         with cms_connection(site) as conn:
-            conn.execute("PRAGMA user_version = 1")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         await app.state.watcher.check()
         assert (await client.get("/healthz")).status_code == 200
         assert (await get(client, "/feed.rss")).content == feed.content

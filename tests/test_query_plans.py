@@ -106,3 +106,50 @@ async def test_feed_queries_use_indexes_and_rowids(db_path: Path, now: datetime,
     for sql, params in rows_queries:
         lines = plan(db_path, sql, params)
         assert any("SEARCH a USING INTEGER PRIMARY KEY" in line for line in lines), (sql, lines)
+
+
+async def test_tag_author_feeds_and_the_change_check_read_by_index(
+    db_path: Path, now: datetime, clock: FakeClock
+) -> None:
+    """A tag's feed reads its links by index, then each article by rowid (the sort is
+    over that tag's articles only); the change check reads the feed stamps past its
+    version, and only the sections, tags, authors and links they name."""
+    records: list[dict[str, Any]] = [section("berita"), section("ekonomi")]
+    records += [
+        article(
+            f"a-{n}",
+            now - timedelta(hours=n),
+            section=("berita", "ekonomi")[n % 2],
+            tags=[f"t{n % 3}", "semua"],
+            authors=[{"name": f"Penulis {n % 2}"}],
+        )
+        for n in range(12)
+    ]
+    records.append(article("later", now + timedelta(hours=1), tags=["t1"]))
+    write_records(db_path, records)
+    async with serve(make_settings(db_path), clock) as (client, app):
+        ran = record_queries(app.state.service)
+        for path in ("/tag/t1/feed.rss", "/tag/semua/feed.atom", "/author/penulis-0/feed.json"):
+            assert (await client.get(path)).status_code == 200, path
+        write_records(db_path, [article("a-1", now - timedelta(minutes=1), tags=["t2"])])
+        clock.advance(2 * 3600)
+        assert await app.state.watcher.check()
+    kinds = {
+        "tag feed": "FROM article_tags l CROSS JOIN articles a",
+        "author feed": "FROM article_authors l CROSS JOIN articles a",
+        "stamps": "FROM feed_stamps WHERE version >",
+        "changed tags": "FROM tags t LEFT JOIN feed_stamps s",
+        "changed authors": "FROM authors t LEFT JOIN feed_stamps s",
+        "changed sections": "FROM sections s WHERE s.slug IN",
+        "came due": "a.published_at > :after AND a.published_at <= :until",
+        "links of due articles": "FROM article_tags WHERE article_pk IN",
+    }
+    for kind, text in kinds.items():
+        assert any(text in sql for sql, _ in ran), f"no {kind} query was run"
+    scan = re.compile(r"\bSCAN (a|articles|l|article_tags|article_authors|t|tags|authors|s|sections|feed_stamps)\b")
+    for sql, params in ran:
+        lines = plan(db_path, sql, params)
+        assert not [line for line in lines if scan.search(line)], (sql, lines)
+        if "CROSS JOIN" in sql:
+            assert any("SEARCH l USING COVERING INDEX" in line for line in lines), (sql, lines)
+            assert any("SEARCH a USING INTEGER PRIMARY KEY" in line for line in lines), (sql, lines)
