@@ -110,11 +110,16 @@ class FeedScope:
         return term.last_modified if term is not None else state.site_last_modified
 
     def depends_on(self, state: SiteState) -> tuple[ScopeId, ...]:
-        """The scopes whose change may change this feed: its own, and the site's when
-        it is dated by the site (an empty section)."""
-        if self.kind == "section" and all(s.newest_published is None for s in self._sections(state)):
-            return (self.id, SITE)
-        return (self.id,)
+        """The scopes whose change may change this feed: its own, its parent sections'
+        (items name them: section_trail), and the site's when it is dated by the site
+        (an empty section)."""
+        if self.kind != "section":
+            return (self.id,)
+        parts = self.key.split("/")
+        parents = tuple(("section", "/".join(parts[:n])) for n in range(1, len(parts)))
+        if all(s.newest_published is None for s in self._sections(state)):
+            return (self.id, *parents, SITE)
+        return (self.id, *parents)
 
     def signature(self, state: SiteState) -> tuple[object, ...]:
         """Changes whenever the feed's bytes may change: its sections (or its tag or
