@@ -15,7 +15,7 @@ from feedserver.documents import Document, FeedDocument
 from feedserver.feeds import EXTENSIONS, FeedScope
 from feedserver.http import RenderedResponse
 from feedserver.openapi import OpenAPISchema
-from feedserver.pages import ASSETS, AssetDocument, OpmlDocument, PageDocument
+from feedserver.pages import ASSETS, INDEX_PATHS, AssetDocument, IndexDocument, OpmlDocument, page_document
 from feedserver.service import FeedService
 from feedserver.sitemaps import (
     ArticleSitemapDocument,
@@ -71,7 +71,7 @@ def unavailable() -> Response:
 
 async def home(request: Request) -> Response | RenderedResponse:
     """The site's page: its newest articles, how to subscribe, the section tree."""
-    return await serve_document(request, PageDocument(FeedScope.site(), _service(request).items))
+    return await serve_document(request, page_document(FeedScope.site(), _service(request).items))
 
 
 async def opml(request: Request) -> Response | RenderedResponse:
@@ -96,7 +96,7 @@ async def section_feed(request: Request) -> Response | RenderedResponse:
     """A section's page, /section/<section path>/, or its feed: feed.rss, feed.atom or feed.json there."""
     rest = request.path_params["rest"]
     if page := SECTION_PAGE.match(rest):
-        return await serve_document(request, PageDocument(FeedScope.of_section(page["slug"]), _service(request).items))
+        return await serve_document(request, page_document(FeedScope.of_section(page["slug"]), _service(request).items))
     match = SECTION_PATH.match(rest)
     if match is None:
         raise HTTPException(
@@ -118,6 +118,27 @@ def term_feed(kind: str, fmt: str) -> Route:
         return await serve_document(request, document, missing)
 
     return Route(f"/{kind}/{{slug}}/{EXTENSIONS[fmt]}", endpoint, methods=["GET", "HEAD"], name=f"{kind}_feed_{fmt}")
+
+
+def term_page(kind: str) -> Route:
+    """A tag's or an author's page: /tag/<slug>/, /author/<slug>/."""
+
+    async def endpoint(request: Request) -> Response | RenderedResponse:
+        slug: str = request.path_params["slug"]
+        missing = f"Unknown {kind}: /{kind}/<slug>/, with the {kind}'s slug ({INDEX_PATHS[kind]} lists them)."
+        if not TERM_SLUG.match(slug):
+            raise HTTPException(404, missing)
+        return await serve_document(request, page_document(FeedScope(kind, slug), _service(request).items), missing)
+
+    return Route(f"/{kind}/{{slug}}/", endpoint, methods=["GET", "HEAD"], name=f"{kind}_page")
+
+
+def term_index(kind: str) -> Route:
+    async def endpoint(request: Request) -> Response | RenderedResponse:
+        """Every tag (or author) with an article, with its page and feeds."""
+        return await serve_document(request, IndexDocument(kind))
+
+    return Route(INDEX_PATHS[kind], endpoint, methods=["GET", "HEAD"], name=f"{kind}_index")
 
 
 async def healthz(request: Request) -> Response:
@@ -213,6 +234,8 @@ ROUTES = [
     *(site_feed(fmt) for fmt in EXTENSIONS),
     Route("/section/{rest:path}", section_feed, methods=["GET", "HEAD"]),
     *(term_feed(kind, fmt) for kind in ("tag", "author") for fmt in EXTENSIONS),
+    *(term_page(kind) for kind in ("tag", "author")),
+    *(term_index(kind) for kind in ("tag", "author")),
     Route("/feeds.opml", opml, methods=["GET", "HEAD"]),
     *(asset(path) for path in ASSETS),
     Route("/healthz", healthz, methods=["GET", "HEAD"]),

@@ -335,6 +335,15 @@ async def test_opml_lists_every_feed_nested_as_sections_nest(site: Path, clock: 
                     ("Ekonomi", f"{BASE_URL}/section/ekonomi/feed.rss", []),
                 ],
             ),
+            ("Topik", None, [("tiongkok", f"{BASE_URL}/tag/tiongkok/feed.rss", [])]),
+            (
+                "Penulis",
+                None,
+                [
+                    ("Budi 王", f"{BASE_URL}/author/budi-wang/feed.rss", []),
+                    ("Sari Wijaya", f"{BASE_URL}/author/sari-wijaya/feed.rss", []),
+                ],
+            ),
         ]
         # Linked from / too, not only discoverable.
         doc = await get_page(client, "/")
@@ -583,3 +592,67 @@ async def test_a_page_lists_the_newest_pages_items_of_its_feed(site: Path, clock
         feed = feedparser.parse((await client.get("/feed.rss")).content)
     assert len(feed.entries) == 3
     assert [a.text for a in doc.findall(".//ol[@class='items']/li/article/h3/a")] == [e.title for e in feed.entries[:2]]
+
+
+@pytest.mark.anyio
+async def test_tag_and_author_pages_and_their_indexes(db_path: Path, now: datetime, clock: FakeClock) -> None:
+    records_ = [
+        *records(now),
+        article(
+            "panda",
+            now - timedelta(minutes=30),
+            title="Panda 熊猫 baru",
+            tags=["Panda", "北京"],
+            authors=[{"name": "Dewi"}],
+        ),
+        article(
+            "bocor", now - timedelta(minutes=5), status="draft", tags=["bocoran rahasia"], authors=[{"name": "Anon X"}]
+        ),
+    ]
+    write_records(db_path, records_)
+    async with serve(make_settings(db_path), clock) as (client, app):
+        tags = await get_page(client, "/tags/")
+        listed = [(a.text, a.get("href")) for a in tags.findall(".//ul[@class='index']/li/a[1]")]
+        assert listed == [
+            ("Panda", f"{BASE_URL}/tag/panda/"),
+            ("tiongkok", f"{BASE_URL}/tag/tiongkok/"),
+            ("北京", f"{BASE_URL}/tag/beijing/"),
+        ]
+        assert "bocoran" not in tags.text_content()  # known only from a draft: private
+        assert (await client.get("/tag/bocoran-rahasia/")).status_code == 404
+        authors = await get_page(client, "/authors/")
+        assert "Dewi" in authors.text_content() and "Anon X" not in authors.text_content()
+
+        doc = await get_page(client, "/tag/beijing/")
+        assert doc.findtext(".//h1") == "北京"
+        assert [a.text for a in doc.findall(".//nav[@class='breadcrumb']//a")] == ["Beranda", "Topik"]
+        assert [a.text for a in doc.findall(".//ol[@class='items']/li/article/h3/a")] == ["Panda 熊猫 baru"]
+        feeds = [link.get("href") for link in doc.head.findall("link[@rel='alternate']")]
+        assert feeds[:3] == [f"{BASE_URL}/tag/beijing/feed.{fmt}" for fmt in ("rss", "atom", "json")]
+        assert feeds[3:] == [f"{BASE_URL}/feed.{fmt}" for fmt in ("rss", "atom", "json")]
+        doc = await get_page(client, "/author/dewi/")
+        assert doc.findtext(".//h1") == "Dewi"
+        assert doc.find(".//input[@id='feed-url']").get("value") == f"{BASE_URL}/author/dewi/feed.rss"
+        # The site page names the tags and authors, and links the indexes.
+        home = await get_page(client, "/")
+        clouds = {
+            c.find("h2/a").get("href"): [a.text for a in c.findall("ul/li/a")]
+            for c in home.findall(".//nav[@class='cloud']")
+        }
+        assert set(clouds) == {f"{BASE_URL}/tags/", f"{BASE_URL}/authors/"}
+        assert set(clouds[f"{BASE_URL}/tags/"]) == {"Panda", "北京", "tiongkok"}
+        for bad in ("/tag/Panda/", "/tag/panda", "/tag/x y/", "/tags", "/author/"):
+            assert 400 <= (await client.get(bad)).status_code < 500, bad
+
+        # A write to one tag re-renders its pages, and leaves another author's page as it was.
+        before = {
+            p: await client.get(p, headers=IDENTITY) for p in ("/tag/panda/", "/author/dewi/", "/author/budi-wang/")
+        }
+        renders = app.state.service.cache.renders
+        with cms_connection(db_path, clock) as conn:
+            conn.execute("UPDATE articles SET title = 'Panda 熊猫 diganti' WHERE id = 'panda'")
+        assert await app.state.watcher.check() is True
+        after = {p: await client.get(p, headers=IDENTITY) for p in before}
+        assert "Panda 熊猫 diganti" in after["/tag/panda/"].text and "Panda 熊猫 diganti" in after["/author/dewi/"].text
+        assert after["/author/budi-wang/"].headers["etag"] == before["/author/budi-wang/"].headers["etag"]
+        assert app.state.service.cache.renders > renders

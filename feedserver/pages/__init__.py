@@ -5,7 +5,27 @@ They are documents like the feeds (cached, compressed, conditional GET, re-rende
 by the change check through their signatures); routes.py picks them by URL.
 """
 
-from feedserver.pages.documents import ASSETS, AssetDocument, OpmlDocument, PageDocument
-from feedserver.pages.render import OPML_PATH, STYLE_PATH, page_path
+from feedserver.pages.documents import (
+    ASSETS,
+    AssetDocument,
+    IndexDocument,
+    OpmlDocument,
+    PageDocument,
+    ScopedPageDocument,
+    page_document,
+)
+from feedserver.pages.render import INDEX_PATHS, OPML_PATH, STYLE_PATH, page_path
 
-__all__ = ["ASSETS", "OPML_PATH", "STYLE_PATH", "AssetDocument", "OpmlDocument", "PageDocument", "page_path"]
+__all__ = [
+    "ASSETS",
+    "INDEX_PATHS",
+    "OPML_PATH",
+    "STYLE_PATH",
+    "AssetDocument",
+    "IndexDocument",
+    "OpmlDocument",
+    "PageDocument",
+    "ScopedPageDocument",
+    "page_document",
+    "page_path",
+]

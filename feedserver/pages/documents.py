@@ -17,22 +17,37 @@ from feedserver.pages.i18n import Labels
 from feedserver.pages.opml import render_opml
 from feedserver.pages.render import (
     ENV,
+    INDEX_LABELS,
+    INDEX_PATHS,
     OPML_PATH,
     STYLE_PATH,
+    Index,
     Link,
+    index_signature,
+    newest_terms,
     page_path,
+    render_index,
     render_page,
+    scope_title,
     section_title,
     section_tree,
+    term_index,
     tree_signature,
 )
-from feedserver.state import SiteState
+from feedserver.state import ScopeId, SiteState
 from feedserver.stylesheet import STYLESHEET_PATH
 from feedserver.text import xml_safe
 
 HTML_MEDIA_TYPE = "text/html; charset=utf-8"
 OPML_MEDIA_TYPE = "text/x-opml; charset=utf-8"
 HERE = Path(__file__).parent
+# How many tags and authors the site page names (the most recently written about);
+# /tags/ and /authors/ list them all.
+HOME_INDEX_ENTRIES = 30
+
+
+def home_indexes(state: SiteState, settings: Settings) -> tuple[Index, ...]:
+    return tuple(term_index(kind, state, settings, newest=HOME_INDEX_ENTRIES) for kind in INDEX_PATHS)
 
 
 def ancestors(slug: str) -> list[str]:
@@ -53,34 +68,81 @@ class PageDocument:
         return page_path(self.scope)
 
     def exists(self, state: SiteState) -> bool:
-        return FeedDocument(self.scope, "rss").exists(state)
+        return self.scope.exists(state)
 
     def signature(self, state: SiteState) -> Hashable:
-        # The scope's signature covers its sections (the site's: all of them,
-        # hence the tree on /); a section page also shows its ancestors' titles.
+        # The scope's signature covers what its feed shows; a section page also
+        # shows its ancestors' titles, the site's page the newest tags and authors.
         section = self.scope.section
         crumbs = () if section is None else tuple(section_title(s, state) for s in ancestors(section))
-        return ("page", self.scope.signature(state), crumbs)
+        if self.scope.kind != "site":
+            return ("page", self.scope.signature(state), crumbs)
+        newest = tuple(
+            tuple((t.slug, t.name) for t in newest_terms(kind, state, HOME_INDEX_ENTRIES)) for kind in INDEX_PATHS
+        )
+        return ("page", self.scope.signature(state), tree_signature(state), newest)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         build = await FeedDocument(self.scope, "rss", self.items).feed(pool, settings, state, settings["pages.items"])
         section = self.scope.section
         base = settings.base_url
-        title = xml_safe(settings["site.title"])
+        labels = Labels(settings["site.language"])
+        title = scope_title(self.scope, state, settings)
         breadcrumb: list[Link] = []
         if self.scope.kind != "site":
-            breadcrumb.append(Link(Labels(settings["site.language"])["home"], base + "/"))
+            breadcrumb.append(Link(labels["home"], base + "/"))
         if section is not None:
-            title = section_title(section, state)
             breadcrumb += [
                 Link(section_title(s, state), base + page_path(FeedScope.of_section(s))) for s in ancestors(section)
             ]
+        elif self.scope.kind in INDEX_PATHS:
+            breadcrumb.append(Link(labels[INDEX_LABELS[self.scope.kind]], base + INDEX_PATHS[self.scope.kind]))
+        indexes = home_indexes(state, settings) if self.scope.kind == "site" else ()
 
         def write() -> bytes:  # in the cache's worker thread
             feed = build()
-            return render_page(self.scope, feed, state, settings, title, feed.description, breadcrumb)
+            return render_page(self.scope, feed, state, settings, title, feed.description, breadcrumb, indexes)
 
         return Body(write, self.scope.last_modified(state), HTML_MEDIA_TYPE)
+
+
+@dataclass(frozen=True)
+class ScopedPageDocument(PageDocument):
+    """A section's, tag's or author's page. It changes with its feed, so it says which
+    scopes it depends on (those of its feed, which include the parent sections it
+    names), and the change check looks at it only when one of them changed. The
+    site's page says nothing (PageDocument): it is looked at after every change, as
+    it shows every section and the newest tags and authors."""
+
+    def depends_on(self, state: SiteState) -> tuple[ScopeId, ...]:
+        return self.scope.depends_on(state)
+
+
+def page_document(scope: FeedScope, items: ItemCache | None = None) -> PageDocument:
+    return PageDocument(scope, items) if scope.kind == "site" else ScopedPageDocument(scope, items)
+
+
+@dataclass(frozen=True)
+class IndexDocument:
+    """/tags/ and /authors/: every live tag or author, with its page and RSS feed."""
+
+    kind: str  # "tag" or "author"
+
+    @property
+    def key(self) -> str:
+        return INDEX_PATHS[self.kind]
+
+    def exists(self, state: SiteState) -> bool:
+        return True
+
+    def signature(self, state: SiteState) -> Hashable:
+        return ("index", index_signature(self.kind, state))
+
+    async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
+        index = term_index(self.kind, state, settings)
+        terms = state.terms(self.kind).by_slug
+        modified = max((terms[n.slug].last_modified for n in index.entries), default=0)
+        return Body(render_index(index, settings), modified or FeedScope.site().last_modified(state), HTML_MEDIA_TYPE)
 
 
 @dataclass(frozen=True)
@@ -93,7 +155,8 @@ class OpmlDocument:
         return True
 
     def signature(self, state: SiteState) -> Hashable:
-        return ("opml", tree_signature(state), FeedScope.site().last_modified(state))
+        terms = tuple(index_signature(kind, state) for kind in INDEX_PATHS)
+        return ("opml", tree_signature(state), terms, FeedScope.site().last_modified(state))
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         base = settings.base_url
@@ -104,7 +167,7 @@ class OpmlDocument:
             base + "/",
             Labels(settings["site.language"])["sections"],
             section_tree(state, settings),
-            (),
+            tuple(term_index(kind, state, settings) for kind in INDEX_PATHS),
             modified,
         )
         return Body(content, modified, OPML_MEDIA_TYPE)

@@ -16,7 +16,7 @@ from feedserver.config import Settings
 from feedserver.feeds import FeedScope
 from feedserver.model import Feed, FeedItem
 from feedserver.pages.i18n import Labels
-from feedserver.state import SiteState
+from feedserver.state import SiteState, TermState
 from feedserver.text import xml_safe
 
 ENV = Environment(
@@ -93,6 +93,56 @@ def section_tree(state: SiteState, settings: Settings, below: str | None = None)
         )
 
     return children(below)
+
+
+def scope_title(scope: FeedScope, state: SiteState, settings: Settings) -> str:
+    """The name a page is headed with: the site's, a section's, a tag's or an author's."""
+    if scope.kind == "site":
+        return xml_safe(settings["site.title"])
+    if scope.section is not None:
+        return section_title(scope.section, state)
+    term = scope.term(state)
+    return xml_safe(term.name) if term is not None else scope.key
+
+
+INDEX_PATHS = {"tag": "/tags/", "author": "/authors/"}
+INDEX_LABELS = {"tag": "tags", "author": "authors"}
+
+
+def live_terms(kind: str, state: SiteState) -> list[TermState]:
+    """The tags (or authors) that have a page and feeds: those with a live article
+    (FeedScope.exists), by name, case and accents aside."""
+    terms = [t for t in state.terms(kind).by_slug.values() if t.newest_published is not None]
+    return sorted(terms, key=lambda t: (xml_safe(t.name).casefold(), t.slug))
+
+
+def term_node(kind: str, term: TermState, settings: Settings) -> Node:
+    scope = FeedScope(kind, term.slug)
+    base = settings.base_url
+    return Node(term.slug, xml_safe(term.name), base + page_path(scope), base + scope.feed_path("rss"))
+
+
+def newest_terms(kind: str, state: SiteState, count: int) -> list[TermState]:
+    """The `count` live tags (or authors) most recently written about, newest first."""
+    return sorted(live_terms(kind, state), key=lambda t: (-t.last_modified, t.slug))[:count]
+
+
+def term_index(kind: str, state: SiteState, settings: Settings, newest: int | None = None) -> Index:
+    """Every live tag (or author) by name; or, with `newest`, that many of them, those
+    most recently written about first (the site page's short list)."""
+    terms = live_terms(kind, state) if newest is None else newest_terms(kind, state, newest)
+    labels = Labels(settings["site.language"])
+    return Index(
+        f"{kind}s",
+        labels[INDEX_LABELS[kind]],
+        settings.base_url + INDEX_PATHS[kind],
+        tuple(term_node(kind, t, settings) for t in terms),
+    )
+
+
+def index_signature(kind: str, state: SiteState) -> tuple[tuple[str, str], ...]:
+    """What an index shows of its terms: for a document's signature."""
+    return tuple((t.slug, t.name) for t in live_terms(kind, state))
 
 
 def tree_signature(state: SiteState) -> tuple[tuple[str, str], ...]:
