@@ -62,18 +62,30 @@ def site_records(now: datetime) -> list[dict[str, Any]]:
         ("ekonomi", "Ekspor teh 绿茶 naik"),
     ]
     for n, (slug, title) in enumerate(titles):
-        records.append(article(f"a-{n}", now - timedelta(hours=n + 1), section=slug, title=title))
+        tags = ["Kereta api"] if "Kereta" in title or "Ekspor" in title else ["熊猫"] if "Panda" in title else []
+        authors = [{"name": "Wang Lei 王磊"}] if n % 2 else [{"name": "Sari Wijaya"}]
+        records.append(
+            article(f"a-{n}", now - timedelta(hours=n + 1), section=slug, title=title, tags=tags, authors=authors)
+        )
     records.append(article("draf", now - timedelta(hours=1), title="RAHASIA 秘密", status="draft"))
     return records
 
 
 def expected(now: datetime, scope: str | None) -> set[str]:
+    """Titles of the live articles of the site (None), a section (its path), a tag
+    ("tag:NAME") or an author ("author:NAME")."""
+
+    def within(record: dict[str, Any]) -> bool:
+        if scope is None:
+            return True
+        if scope.startswith("tag:"):
+            return scope[4:] in record["tags"]
+        if scope.startswith("author:"):
+            return scope[7:] in [a["name"] for a in record["authors"]]
+        return bool(record["section"] == scope or record["section"].startswith(scope + "/"))
+
     return {
-        r["title"]
-        for r in site_records(now)
-        if r.get("type") == "article"
-        and r["status"] == "published"
-        and (scope is None or r["section"] == scope or r["section"].startswith(scope + "/"))
+        r["title"] for r in site_records(now) if r.get("type") == "article" and r["status"] == "published" and within(r)
     }
 
 
@@ -135,9 +147,19 @@ def test_newsboat_subscribes_through_the_opml_and_reads_every_feed(
         # newsboat keeps an item once however many feeds list it (by guid, the same
         # in every feed): together the feeds hold every live article.
         assert set().union(*items_by_feed(home / "cache.db").values()) == expected(now, None)
+        assert f"{server.url}/tag/kereta-api/feed.rss" in subscribed
+        assert f"{server.url}/author/wang-lei-wanglei/feed.rss" in subscribed
         # Each feed read alone: exactly its articles, Chinese characters intact.
-        for scope in (None, "berita", "ekonomi"):
-            url = f"{server.url}/feed.rss" if scope is None else f"{server.url}/section/{scope}/feed.rss"
+        paths = {
+            None: "/feed.rss",
+            "berita": "/section/berita/feed.rss",
+            "ekonomi": "/section/ekonomi/feed.rss",
+            "tag:熊猫": "/tag/xiongmao/feed.rss",
+            "tag:Kereta api": "/tag/kereta-api/feed.rss",
+            "author:Wang Lei 王磊": "/author/wang-lei-wanglei/feed.rss",
+        }
+        for scope, path in paths.items():
+            url = server.url + path
             alone = fresh_home(tmp_path / f"newsboat-{scope}")
             (alone / "urls").write_text(url + "\n")
             newsboat(alone, "-x", "reload")
