@@ -24,7 +24,14 @@ class Body:
     content: bytes | Callable[[], bytes] | AsyncIterator[bytes]
     last_modified: int
     media_type: str
+    max_age: int | None = None  # how long caches may keep it, when longer than the default (feed archives)
     # The same bytes under another media type for a browser's navigation (Accept
     # prefers text/html): browsers show application/rss+xml as text or a download,
     # but apply the xml-stylesheet of application/xml. None: one variant only.
     browser_media_type: str | None = field(default=None, kw_only=True)
+
+
+class Gone(LookupError):
+    """Raised by a render: the document does not exist now, though `exists()` could
+    not tell from the site state alone (a feed's history page the feed no longer
+    has). The route answers 404; the change check drops the cached copy."""

@@ -13,6 +13,7 @@ import base64
 import gzip
 import hashlib
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -133,6 +134,8 @@ def make_rendered(
         stream.write(whole() if callable(whole) else whole)
         encoded = stream.finish()
     digest, compressed, length = encoded.digest, encoded.gzip_body, encoded.length
+    if body.max_age is not None:
+        cache_control = re.sub(r"\bmax-age=[0-9]+", f"max-age={body.max_age}", cache_control)
     etag = f'"{digest}"'
     gzip_etag = f'"{digest}-gz"'
     # Vary: a browser's navigation gets the same bytes under application/xml

@@ -277,6 +277,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("cache.max_age_seconds", 60, "Cache-Control max-age of feeds and sitemaps.", _int_between(0, 86400)),
     Setting(
+        "cache.archive_max_age_seconds",
+        86400,
+        "Cache-Control max-age of feed archives (a month that is over: changes only when one of its articles does).",
+        _int_between(86400, 31_536_000),
+    ),
+    Setting(
         "cache.stale_while_revalidate_seconds", 300, "Cache-Control stale-while-revalidate.", _int_between(0, 86400)
     ),
     Setting("cache.stale_if_error_seconds", 86400, "Cache-Control stale-if-error.", _int_between(0, 604800)),

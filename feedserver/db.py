@@ -83,6 +83,9 @@ def init_db(path: Path) -> int:
             conn.executescript(
                 f"BEGIN IMMEDIATE;\n{steps}\n{schema_sql()}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
             )
+        # Tables, indexes and triggers added within a version (feed_hours) are
+        # created if missing: every statement of the schema is IF NOT EXISTS.
+        conn.executescript(f"BEGIN IMMEDIATE;\n{schema_sql()}\nCOMMIT;")
         return SCHEMA_VERSION
     finally:
         conn.close()

@@ -8,17 +8,18 @@ render does not stall the hits being served meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from feedserver.body import Body
 from feedserver.config import Settings
 from feedserver.db import ReadPool
-from feedserver.feeds import FeedScope, ItemCache, build_feed, trail_titles
+from feedserver.feeds import FeedScope, ItemCache, build_feed, scope_prefix, trail_titles
+from feedserver.history import ARCHIVE, Page, listing
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
-from feedserver.queries import articles_by_pk, newest_article_keys, term_article_keys
+from feedserver.queries import ArticleKey, articles_by_pk, newest_article_keys, term_article_keys
 from feedserver.state import ScopeId, SiteState
 from feedserver.stylesheet import with_stylesheet
 from feedserver.xmlfeeds import render_atom, render_rss
@@ -31,6 +32,13 @@ MEDIA_TYPES = {
 # What a browser's navigation to an RSS or Atom feed gets (feedserver.body.Body).
 BROWSER_MEDIA_TYPE = "application/xml; charset=utf-8"
 WRITERS: dict[str, Callable[[Feed], bytes]] = {"rss": render_rss, "atom": render_atom, "json": render_json}
+
+
+class FeedListing(NamedTuple):
+    """What a feed document lists: `build()` makes its model, dated `last_modified`."""
+
+    build: Callable[[], Feed]
+    last_modified: int
 
 
 class Document(Protocol):
@@ -56,37 +64,95 @@ class Document(Protocol):
 
 @dataclass(frozen=True)
 class FeedDocument:
+    """A scope's feed in one format: its subscription document (`page` None), or a
+    page or monthly archive of its history (feedserver.history)."""
+
     scope: FeedScope
     fmt: str
     items: ItemCache | None = field(default=None, compare=False, hash=False)
+    page: Page | None = None
 
     @property
     def key(self) -> str:
-        return self.scope.feed_path(self.fmt)
+        if self.page is None:
+            return self.scope.feed_path(self.fmt)
+        return f"{scope_prefix(self.scope)}{self.page.path}/{self.scope.feed_path(self.fmt).rsplit('/', 1)[1]}"
 
     def exists(self, state: SiteState) -> bool:
-        return self.scope.exists(state)
+        """The scope's (FeedScope.exists); a history page of it at most from now, an
+        archive of a month that is over."""
+        if not self.scope.exists(state):
+            return False
+        if self.page is None:
+            return True
+        history = state.history
+        assert history is not None, "the site state was loaded without its history (FeedService.load_state)"
+        if self.page.kind == ARCHIVE:
+            first = history.first_month
+            return first is not None and first <= self.page.value < history.current_month
+        return self.page.value <= state.now
 
     def signature(self, state: SiteState) -> Hashable:
-        return self.scope.signature(state)
+        history = state.history
+        assert history is not None
+        if self.page is None or self.page.kind != ARCHIVE or not history.stamped:
+            # The subscription document and pages change with any write in scope,
+            # and when a month is over (the archive boundary moves).
+            return (self.scope.signature(state), history.current_month, history.first_month)
+        # An archive: its month's stamps, the names in it (section titles), and
+        # the start of the chain (its links); writes to other months leave it be.
+        slugs = self.scope.section_slugs(state)
+        sections = state.sections.values() if slugs is None else [state.sections[s] for s in slugs]
+        term = self.scope.term(state)
+        return (
+            tuple(sorted((s.slug, s.title, s.description) for s in sections)),
+            term.name if term is not None else None,
+            self.scope.parent_titles(state),  # items name their sections' parents too
+            history.month_stamp(self.page.value),
+            history.first_month,
+        )
 
     def depends_on(self, state: SiteState) -> tuple[ScopeId, ...]:
         return self.scope.depends_on(state)
 
-    async def feed(
-        self, pool: ReadPool, settings: Settings, state: SiteState, limit: int | None = None
-    ) -> Callable[[], Feed]:
-        """Read what the feed lists (its newest `limit` only, if given); the returned
-        function builds the feed model (run it in a worker thread: it is most of a
-        render's CPU outside the writer). The HTML pages (feedserver.pages) list the
-        same model."""
-        items = self.items or ItemCache()
-        count = settings["feeds.items"] if limit is None else min(limit, settings["feeds.items"])
+    async def feed(self, pool: ReadPool, settings: Settings, state: SiteState, limit: int | None = None) -> FeedListing:
+        """Read what the document lists; the returned function builds the feed model
+        (run it in a worker thread: it is most of a render's CPU outside the writer).
+        With `limit`, the subscription document's newest `limit` items only, with no
+        history links: what the HTML pages (feedserver.pages) list."""
+        archive = self.page is not None and self.page.kind == ARCHIVE
+        # An archive's month of items would evict the ones the subscription
+        # documents share: its items are built for this render only.
+        items = self.items if self.items is not None and not archive else ItemCache()
+        assert state.archive is not None and state.history is not None
+        slugs = self.scope.section_slugs(state)
         term = self.scope.term(state)
-        if term is not None:
-            keys = await term_article_keys(pool, self.scope.kind, term.pk, state.now, count)
+
+        def keys_of(count: int, before: int | None, since: int | None) -> Awaitable[list[ArticleKey]]:
+            if term is not None:
+                return term_article_keys(pool, self.scope.kind, term.pk, state.now, count, before=before, since=since)
+            return newest_article_keys(pool, slugs, state.now, count, before=before, since=since)
+
+        if limit is not None:
+            keys, links, updated = await keys_of(min(limit, settings["feeds.items"]), None, None), None, None
+            last_modified = self.scope.last_modified(state)
         else:
-            keys = await newest_article_keys(pool, self.scope.section_slugs(state), state.now, count)
+            found = await listing(
+                keys_of,
+                state.archive.calendar,
+                state.history,
+                settings["feeds.items"],
+                scope_prefix(self.scope),
+                self.page,
+            )
+            keys, links = found.keys, found.links
+            # An archive is dated by its own articles (its bytes must not move with
+            # other months); HTTP Last-Modified also by its month's newest write, so
+            # a removal dates it forward. Other documents by the scope's newest change.
+            updated = found.newest_change if archive else None
+            last_modified = self.scope.last_modified(state)
+            if archive and self.page is not None:
+                last_modified = max(found.newest_change, state.history.month_stamp(self.page.value)[1])
         built: list[FeedItem | int] = []  # a built item, or the pk of a row to build
         for key in keys:
             cache_key = ItemCache.key(
@@ -102,16 +168,19 @@ class FeedDocument:
                 for entry in built
                 if not isinstance(entry, int) or entry in rows  # gone since the first query: leave it out
             ]
-            return build_feed(self.scope, self.fmt, feed_items, state, settings)
+            page_path = self.page.path if self.page is not None else ""
+            return build_feed(self.scope, self.fmt, feed_items, state, settings, page_path, links, updated)
 
-        return build
+        return FeedListing(build, last_modified)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
-        build = await self.feed(pool, settings, state)
+        found = await self.feed(pool, settings, state)
 
         def write() -> bytes:  # runs in the cache's worker thread, with gzip and hashing
-            xml = WRITERS[self.fmt](build())
+            xml = WRITERS[self.fmt](found.build())
             return xml if self.fmt == "json" else with_stylesheet(xml, settings.base_url)
 
+        archive = self.page is not None and self.page.kind == ARCHIVE
+        max_age = settings["cache.archive_max_age_seconds"] if archive else None
         browser = BROWSER_MEDIA_TYPE if self.fmt != "json" else None
-        return Body(write, self.scope.last_modified(state), MEDIA_TYPES[self.fmt], browser_media_type=browser)
+        return Body(write, found.last_modified, MEDIA_TYPES[self.fmt], max_age, browser_media_type=browser)

@@ -17,7 +17,8 @@ from datetime import datetime
 from urllib.parse import quote, urlsplit
 
 from feedserver.config import Settings
-from feedserver.model import Category, Feed, FeedItem, Image, Person, SectionRef
+from feedserver.history import Links
+from feedserver.model import Category, Feed, FeedItem, Image, Link, Person, SectionRef
 from feedserver.queries import ArticleRow
 from feedserver.state import SITE, ScopeId, SectionState, SiteState, TermState
 from feedserver.text import absolute_url, absolutize_html, uri, xml_safe
@@ -142,6 +143,12 @@ class FeedScope:
 
     def parent_titles(self, state: SiteState) -> tuple[str | None, ...]:
         return () if self.section is None else trail_titles(self.section, state.sections)[:-1]
+
+
+def scope_prefix(scope: FeedScope) -> str:
+    """The path its feed files and history folders sit under ("" for the site, then
+    `/section/{path}`...): `{prefix}/feed.rss`, `{prefix}/archive/2025-06/feed.rss`."""
+    return scope.feed_path("rss").rsplit("/", 1)[0]
 
 
 def tag_uri(settings: Settings, specific: str) -> str:
@@ -314,29 +321,61 @@ def _scope_text(scope: FeedScope, state: SiteState, settings: Settings) -> tuple
     return title, xml_safe(description), uri(home), tag_uri(settings, f"{scope.kind}/{scope.key}")
 
 
-def build_feed(scope: FeedScope, fmt: str, items: Sequence[FeedItem], state: SiteState, settings: Settings) -> Feed:
+def build_feed(
+    scope: FeedScope,
+    fmt: str,
+    items: Sequence[FeedItem],
+    state: SiteState,
+    settings: Settings,
+    page_path: str = "",
+    links: Links | None = None,
+    updated: int | None = None,
+) -> Feed:
+    """The feed model of a scope's subscription document, or of the history page
+    at `page_path` (feedserver.history) with its `links` and own date."""
     base = settings.base_url
     title, description, home, feed_id = _scope_text(scope, state, settings)
     if not description.strip():
         # Blank once cleaned (only control characters, say): an RSS channel
         # must have a description, and feedgen refuses to write one without.
         description = title
+    links = links or Links()
+    name = EXTENSIONS[fmt]
+
+    def url(path: str | None) -> str:
+        return f"{base}{path}/{name}" if path is not None else ""
+
+    history = tuple(
+        Link(rel, url(path))
+        for rel, path in (
+            ("next", links.next),
+            ("prev-archive", links.prev_archive),
+            ("next-archive", links.next_archive),
+            ("current", links.current),
+        )
+        if path is not None
+    )
     return Feed(
         id=feed_id,
         title=title,
         description=description,
         home_url=home,
-        self_url=base + scope.feed_path(fmt),
+        self_url=url(scope_prefix(scope) + page_path),
         rss_url=base + scope.feed_path("rss"),
         atom_url=base + scope.feed_path("atom"),
         json_url=base + scope.feed_path("json"),
         language=settings["site.language"],
-        updated=_when(scope.last_modified(state), settings),
+        updated=_when(scope.last_modified(state) if updated is None else updated, settings),
         ttl_minutes=settings["feeds.ttl_minutes"],
         icon=settings["site.icon"],
         logo=settings["site.logo"],
         authors=(_publication(settings),),
         items=tuple(items),
+        history=history,
+        archive=links.archive,
+        complete=links.complete,
+        next_url=url(links.json_next),
+        subscription_url=base + scope.feed_path(fmt),
     )
 
 

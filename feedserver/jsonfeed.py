@@ -84,7 +84,9 @@ def render_json(feed: Feed) -> bytes:
         "version": VERSION,
         "title": feed.title,
         "home_page_url": feed.home_url,
-        "feed_url": feed.self_url,
+        # The subscription document's URL on every page of its history: it
+        # identifies the feed (JSON Feed 1.1, feed_url).
+        "feed_url": feed.subscription_url or feed.self_url,
         "description": feed.description,
         "language": feed.language,
     }
@@ -93,5 +95,7 @@ def render_json(feed: Feed) -> bytes:
     if feed.icon:
         data["favicon"] = feed.icon
     data["authors"] = [_author(a) for a in feed.authors]
+    if feed.next_url:
+        data["next_url"] = feed.next_url  # older items: pages, then the archives (RFC 5005 in JSON)
     data["items"] = [_item(item) for item in feed.items]
     return orjson.dumps(data)

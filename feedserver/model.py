@@ -71,6 +71,14 @@ class FeedItem:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A feed-level link of RFC 5005 (next, prev-archive, next-archive, current)."""
+
+    rel: str
+    href: str
+
+
+@dataclass(frozen=True)
 class Feed:
     id: str  # stable Atom feed id
     title: str
@@ -87,3 +95,8 @@ class Feed:
     logo: str
     authors: tuple[Person, ...]
     items: tuple[FeedItem, ...]
+    history: tuple[Link, ...] = ()  # RFC 5005 links to the rest of the feed's history
+    archive: bool = False  # an archive document (fh:archive): a whole month that is over
+    complete: bool = False  # a complete feed (fh:complete): every live article of the scope is here
+    next_url: str = ""  # JSON Feed next_url: the next document of the history chain
+    subscription_url: str = ""  # the subscription document (JSON Feed feed_url); "" means self_url

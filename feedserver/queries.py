@@ -214,16 +214,32 @@ class ArticleKey:
     section: str
     revision: int
     updated_at: int
+    published_at: int
 
 
-async def newest_article_keys(pool: ReadPool, sections: Sequence[str] | None, now: int, limit: int) -> list[ArticleKey]:
+async def newest_article_keys(
+    pool: ReadPool,
+    sections: Sequence[str] | None,
+    now: int,
+    limit: int,
+    before: int | None = None,
+    since: int | None = None,
+) -> list[ArticleKey]:
     """The newest visible articles of the given sections (None: the whole site), newest
-    first, equal publish times by id descending."""
+    first, equal publish times by id descending; only those published in
+    [since, before) when given (feed history pages and archives); limit -1: all."""
     columns = "a.pk, a.id, a.section, a.revision, a.updated_at, a.published_at"
     order = "ORDER BY a.published_at DESC, a.id DESC LIMIT :limit"
     params: dict[str, object] = {"now": now, "limit": limit}
+    window = ""
+    if before is not None:
+        window += " AND a.published_at < :before"
+        params["before"] = before
+    if since is not None:
+        window += " AND a.published_at >= :since"
+        params["since"] = since
     if sections is None:
-        sql = f"SELECT {columns} FROM articles a WHERE {VISIBLE} {order}"
+        sql = f"SELECT {columns} FROM articles a WHERE {VISIBLE}{window} {order}"
     elif not sections:
         return []
     else:
@@ -234,51 +250,89 @@ async def newest_article_keys(pool: ReadPool, sections: Sequence[str] | None, no
         for index, slug in enumerate(sections):
             params[f"s{index}"] = slug
             parts.append(
-                f"SELECT * FROM (SELECT {columns} FROM articles a WHERE a.section = :s{index} AND {VISIBLE} {order})"
+                f"SELECT * FROM (SELECT {columns} FROM articles a "
+                f"WHERE a.section = :s{index} AND {VISIBLE}{window} {order})"
             )
         sql = "SELECT * FROM (" + " UNION ALL ".join(parts) + ") a " + order
-    return [ArticleKey(*row[:5]) for row in await pool.fetchall(sql, params)]
+    return [ArticleKey(*row) for row in await pool.fetchall(sql, params)]
 
 
-async def term_article_keys(pool: ReadPool, kind: str, pk: int, now: int, limit: int) -> list[ArticleKey]:
+async def oldest_published(pool: ReadPool, now: int) -> int | None:
+    """Publish time of the site's oldest visible article: where feed archives begin."""
+    rows = await pool.fetchall(
+        f"SELECT a.published_at FROM articles a WHERE {VISIBLE} ORDER BY a.published_at LIMIT 1", {"now": now}
+    )
+    return int(rows[0][0]) if rows else None
+
+
+async def feed_hour_stamps(pool: ReadPool, after_version: int) -> list[HourStamp] | None:
+    """feed_hours rows changed since `after_version`, oldest change first; None when
+    the database predates the table (init-db adds it)."""
+    exists = await pool.fetchall("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feed_hours'")
+    if not exists:
+        return None
+    rows = await pool.fetchall(
+        "SELECT hour_start, version, changed_at FROM feed_hours WHERE version > :after ORDER BY version",
+        {"after": after_version},
+    )
+    return [HourStamp(*row) for row in rows]
+
+
+async def term_article_keys(
+    pool: ReadPool, kind: str, pk: int, now: int, limit: int, before: int | None = None, since: int | None = None
+) -> list[ArticleKey]:
     """The newest visible articles of one tag or author, newest first, equal publish
-    times by id descending."""
+    times by id descending; only those published in [since, before) when given (feed
+    history pages and archives); limit -1: all."""
     _, links, column = TERM_TABLES[kind]
+    params: dict[str, object] = {"pk": pk, "now": now, "limit": limit}
+    window = ""
+    if before is not None:
+        window += " AND a.published_at < :before"
+        params["before"] = before
+    if since is not None:
+        window += " AND a.published_at >= :since"
+        params["since"] = since
     # CROSS JOIN keeps SQLite's join order: the tag's links first (an index
     # range), then each article by rowid. Left to itself the planner walks every
     # article in publish order to skip the sort, a scan of the whole archive
     # for a rare tag.
     rows = await pool.fetchall(
-        f"SELECT a.pk, a.id, a.section, a.revision, a.updated_at FROM {links} l "
-        f"CROSS JOIN articles a ON a.pk = l.article_pk WHERE l.{column} = :pk AND {VISIBLE} "
+        f"SELECT a.pk, a.id, a.section, a.revision, a.updated_at, a.published_at FROM {links} l "
+        f"CROSS JOIN articles a ON a.pk = l.article_pk WHERE l.{column} = :pk AND {VISIBLE}{window} "
         "ORDER BY a.published_at DESC, a.id DESC LIMIT :limit",
-        {"pk": pk, "now": now, "limit": limit},
+        params,
     )
     return [ArticleKey(*row) for row in rows]
 
 
 async def articles_by_pk(pool: ReadPool, pks: Sequence[int], now: int, with_content: bool) -> dict[int, ArticleRow]:
     """Full rows, with authors and tags, of those of `pks` still visible."""
-    if not pks:
-        return {}
     columns = ARTICLE_SELECT if with_content else SUMMARY_SELECT
-    params: dict[str, object] = {"now": now}
-    params.update({f"p{i}": pk for i, pk in enumerate(pks)})
-    marks = ", ".join(f":p{i}" for i in range(len(pks)))
-    # NOT INDEXED keeps the planner on the rowid lookups: left to itself it
-    # serves VISIBLE from articles_status_published, which at a million
-    # articles reads the whole index (170 ms a render instead of 1).
-    rows = await pool.fetchall(
-        f"SELECT {columns} FROM articles a NOT INDEXED WHERE a.pk IN ({marks}) AND {VISIBLE}", params
-    )
-    return {
-        row[0]: ArticleRow(
-            *row[:-2],
-            authors=tuple(AuthorRow(*author) for author in orjson.loads(row[-2])),
-            tags=tuple(orjson.loads(row[-1])),
+    found: dict[int, ArticleRow] = {}
+    # In batches: a month's archive may list more articles than SQLite allows
+    # variables in one statement (32,766).
+    for first in range(0, len(pks), PK_BATCH):
+        batch = pks[first : first + PK_BATCH]
+        params: dict[str, object] = {"now": now}
+        params.update({f"p{i}": pk for i, pk in enumerate(batch)})
+        marks = ", ".join(f":p{i}" for i in range(len(batch)))
+        # NOT INDEXED keeps the planner on the rowid lookups: left to itself it
+        # serves VISIBLE from articles_status_published, which at a million
+        # articles reads the whole index (170 ms a render instead of 1).
+        rows = await pool.fetchall(
+            f"SELECT {columns} FROM articles a NOT INDEXED WHERE a.pk IN ({marks}) AND {VISIBLE}", params
         )
-        for row in rows
-    }
+        for row in rows:
+            found[row[0]] = ArticleRow(
+                *row[:-2],
+                authors=tuple(AuthorRow(*author) for author in orjson.loads(row[-2])),
+                tags=tuple(orjson.loads(row[-1])),
+            )
+    return found
+
+
+PK_BATCH = 2000
 
 
 # --- sitemaps -----------------------------------------------------------------

@@ -4,15 +4,18 @@ service and http.py answer. The URLs are a promise to subscribers; keep them."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from feedserver.body import Gone
 from feedserver.db import DatabaseUnavailable
 from feedserver.documents import Document, FeedDocument
 from feedserver.feeds import EXTENSIONS, FeedScope
+from feedserver.history import ARCHIVE, PAGED, Page, parse_cursor, parse_month
 from feedserver.http import RenderedResponse
 from feedserver.openapi import OpenAPISchema
 from feedserver.pages import ASSETS, INDEX_PATHS, AssetDocument, IndexDocument, OpmlDocument, page_document
@@ -25,13 +28,22 @@ from feedserver.sitemaps import (
     SitemapIndexDocument,
 )
 
-SECTION_PATH = re.compile(
-    r"^(?P<slug>[a-z0-9]+(?:[-_][a-z0-9]+)*(?:/[a-z0-9]+(?:[-_][a-z0-9]+)*)*)/feed\.(?P<fmt>rss|atom|json)$"
+SLUG = r"[a-z0-9]+(?:[-_][a-z0-9]+)*(?:/[a-z0-9]+(?:[-_][a-z0-9]+)*)*"
+SECTION_PATH = re.compile(rf"^(?P<slug>{SLUG})/feed\.(?P<fmt>rss|atom|json)$")
+# A feed's history (feedserver.history): /archive/YYYY-MM/ and /page/YYYYMMDDTHHMMSSZ-N/
+# before the file name. `archive` followed by a month is therefore never read
+# as the end of a section path.
+MONTH = r"[0-9]{4}-[0-9]{2}"
+CURSOR = r"[0-9]{8}T[0-9]{6}Z-[1-9][0-9]{0,5}"
+HISTORY_PATH = re.compile(
+    rf"^(?P<slug>{SLUG})/(?:archive/(?P<month>{MONTH})|page/(?P<cursor>{CURSOR}))/feed\.(?P<fmt>rss|atom|json)$"
 )
 SECTION_PAGE = re.compile(r"^(?P<slug>[a-z0-9]+(?:[-_][a-z0-9]+)*(?:/[a-z0-9]+(?:[-_][a-z0-9]+)*)*)/$")
 # feedserver.slugs: lower-case ASCII letters, digits and single hyphens (a stored
 # slug may be longer than a derived one, so no length bound here).
 TERM_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MONTH_PATH = re.compile(rf"^{MONTH}$")
+CURSOR_PATH = re.compile(rf"^{CURSOR}$")
 RETRY_AFTER_SECONDS = 30
 SECTIONS_SITEMAP = re.compile(r"^sections(?:-(?P<page>[2-9]|[1-9][0-9]{1,5}))?$")
 ARTICLES_SITEMAP = re.compile(r"^articles-[0-9]{4}-[0-9]{2}(?:-[0-9]{2}(?:-[1-9][0-9]{0,5})?)?$")
@@ -49,11 +61,19 @@ async def serve_document(
     service = _service(request)
     try:
         if not document.exists(service.state):
+            if (
+                isinstance(document, FeedDocument)
+                and document.page is not None
+                and replace(document, page=None).exists(service.state)
+            ):
+                raise HTTPException(404, "No such page of this feed: follow the links of its feed.")
             raise HTTPException(404, missing)
         cached = service.cache.get(document.key)
         if cached is None and service.problem:
             raise DatabaseUnavailable(service.problem)
         rendered = cached or await service.serve(document)
+    except Gone as exc:
+        raise HTTPException(404, f"No such page of this feed ({exc}): follow the links of its feed.") from None
     except DatabaseUnavailable:
         # Cached documents are still served (stale-if-error); one never
         # rendered cannot be, until the database is back.
@@ -92,18 +112,54 @@ def site_feed(fmt: str) -> Route:
     return Route(f"/{EXTENSIONS[fmt]}", endpoint, methods=["GET", "HEAD"], name=f"site_feed_{fmt}")
 
 
+def history_page(month: str | None, cursor: str | None) -> Page:
+    """The page a history URL names; 404 for a month or moment that does not exist."""
+    if month is not None:
+        index = parse_month(month)
+        if index is None:
+            raise HTTPException(404, "No such month: archives are /archive/YYYY-MM/.")
+        return Page(ARCHIVE, index)
+    parsed = parse_cursor(cursor or "")
+    if parsed is None:
+        raise HTTPException(404, "No such page: pages are /page/YYYYMMDDTHHMMSSZ-N/ (UTC).")
+    return Page(PAGED, *parsed)
+
+
+def site_history(kind: str, fmt: str) -> Route:
+    """/archive/YYYY-MM/feed.rss and /page/YYYYMMDDTHHMMSSZ-N/feed.rss (and .atom, .json)."""
+    parameter = "month" if kind == ARCHIVE else "cursor"
+    pattern = MONTH_PATH if kind == ARCHIVE else CURSOR_PATH
+
+    async def endpoint(request: Request) -> Response | RenderedResponse:
+        value: str = request.path_params[parameter]
+        if not pattern.match(value):
+            raise HTTPException(404, "Not a feed URL: follow the links of /feed.rss, /feed.atom or /feed.json.")
+        page = history_page(value if kind == ARCHIVE else None, value if kind == PAGED else None)
+        return await serve_document(request, FeedDocument(FeedScope.site(), fmt, _service(request).items, page))
+
+    return Route(
+        f"/{kind}/{{{parameter}}}/{EXTENSIONS[fmt]}", endpoint, methods=["GET", "HEAD"], name=f"site_{kind}_{fmt}"
+    )
+
+
 async def section_feed(request: Request) -> Response | RenderedResponse:
-    """A section's page, /section/<section path>/, or its feed: feed.rss, feed.atom or feed.json there."""
-    rest = request.path_params["rest"]
+    """A section's page, /section/<section path>/; its feed: feed.rss, feed.atom or feed.json
+    there; and its history: /section/<section path>/archive/YYYY-MM/feed.rss, .../page/.../feed.rss."""
+    rest: str = request.path_params["rest"]
+    items = _service(request).items
     if page := SECTION_PAGE.match(rest):
-        return await serve_document(request, page_document(FeedScope.of_section(page["slug"]), _service(request).items))
+        return await serve_document(request, page_document(FeedScope.of_section(page["slug"]), items))
+    if match := HISTORY_PATH.match(rest):
+        history = history_page(match["month"], match["cursor"])
+        return await serve_document(
+            request, FeedDocument(FeedScope.of_section(match["slug"]), match["fmt"], items, history)
+        )
     match = SECTION_PATH.match(rest)
     if match is None:
         raise HTTPException(
             404, "Not a section URL: use /section/<section path>/ or feed.rss, feed.atom or feed.json there."
         )
-    document = FeedDocument(FeedScope.of_section(match["slug"]), match["fmt"], _service(request).items)
-    return await serve_document(request, document)
+    return await serve_document(request, FeedDocument(FeedScope.of_section(match["slug"]), match["fmt"], items))
 
 
 def term_feed(kind: str, fmt: str) -> Route:
@@ -118,6 +174,29 @@ def term_feed(kind: str, fmt: str) -> Route:
         return await serve_document(request, document, missing)
 
     return Route(f"/{kind}/{{slug}}/{EXTENSIONS[fmt]}", endpoint, methods=["GET", "HEAD"], name=f"{kind}_feed_{fmt}")
+
+
+def term_history(kind: str, history: str, fmt: str) -> Route:
+    """A tag's or an author's feed history: /tag/<slug>/archive/YYYY-MM/feed.rss, .../page/.../feed.rss."""
+    parameter = "month" if history == ARCHIVE else "cursor"
+    pattern = MONTH_PATH if history == ARCHIVE else CURSOR_PATH
+
+    async def endpoint(request: Request) -> Response | RenderedResponse:
+        slug: str = request.path_params["slug"]
+        value: str = request.path_params[parameter]
+        missing = f"Unknown {kind}: /{kind}/<slug>/feed.rss, feed.atom or feed.json, with the {kind}'s slug."
+        if not TERM_SLUG.match(slug) or not pattern.match(value):
+            raise HTTPException(404, missing)
+        page = history_page(value if history == ARCHIVE else None, value if history == PAGED else None)
+        document = FeedDocument(FeedScope(kind, slug), fmt, _service(request).items, page)
+        return await serve_document(request, document, missing)
+
+    return Route(
+        f"/{kind}/{{slug}}/{history}/{{{parameter}}}/{EXTENSIONS[fmt]}",
+        endpoint,
+        methods=["GET", "HEAD"],
+        name=f"{kind}_{history}_{fmt}",
+    )
 
 
 def term_page(kind: str) -> Route:
@@ -205,9 +284,9 @@ def _openapi_pattern(*patterns: re.Pattern[str]) -> str:
 OPENAPI = OpenAPISchema(
     parameters={
         "rest": {
-            "description": "A section path, then / for its page or the feed file: berita/tiongkok/feed.rss, "
-            ".atom or .json.",
-            "schema": {"type": "string", "pattern": _openapi_pattern(SECTION_PATH, SECTION_PAGE)},
+            "description": "A section path, then / for its page, the feed file (berita/tiongkok/feed.rss, .atom "
+            "or .json), or a page of its history (berita/archive/2025-06/feed.rss).",
+            "schema": {"type": "string", "pattern": _openapi_pattern(SECTION_PATH, SECTION_PAGE, HISTORY_PATH)},
             "example": "berita/feed.rss",
             "x-media-types": ["text/html", "application/rss+xml", "application/atom+xml", "application/feed+json"],
         },
@@ -221,6 +300,17 @@ OPENAPI = OpenAPISchema(
             "schema": {"type": "string", "pattern": _openapi_pattern(ARTICLES_SITEMAP, SECTIONS_SITEMAP)},
             "example": "sections",
         },
+        "month": {
+            "description": "A month that is over, in the site's time zone: the feed's archive of it (RFC 5005).",
+            "schema": {"type": "string", "pattern": _openapi_pattern(MONTH_PATH)},
+            "example": "2025-06",
+        },
+        "cursor": {
+            "description": "A UTC second and N: the page of the feed after the N-th article published then "
+            "(RFC 5005 paging).",
+            "schema": {"type": "string", "pattern": _openapi_pattern(CURSOR_PATH)},
+            "example": "20250616T020400Z-1",
+        },
         "page": {
             "description": "Page 2 and up of the news sitemap, as its index lists them.",
             "schema": {"type": "string", "pattern": _openapi_pattern(NEWS_PAGE)},
@@ -232,8 +322,15 @@ OPENAPI = OpenAPISchema(
 ROUTES = [
     Route("/", home, methods=["GET", "HEAD"]),
     *(site_feed(fmt) for fmt in EXTENSIONS),
+    *(site_history(kind, fmt) for kind in (ARCHIVE, PAGED) for fmt in EXTENSIONS),
     Route("/section/{rest:path}", section_feed, methods=["GET", "HEAD"]),
     *(term_feed(kind, fmt) for kind in ("tag", "author") for fmt in EXTENSIONS),
+    *(
+        term_history(kind, history, fmt)
+        for kind in ("tag", "author")
+        for history in (ARCHIVE, PAGED)
+        for fmt in EXTENSIONS
+    ),
     *(term_page(kind) for kind in ("tag", "author")),
     *(term_index(kind) for kind in ("tag", "author")),
     Route("/feeds.opml", opml, methods=["GET", "HEAD"]),

@@ -448,3 +448,59 @@ BEGIN
     VALUES ('author', OLD.pk, (SELECT coalesce(max(version), 0) + 1 FROM feed_stamps), 0)
     ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version;
 END;
+
+-- Feed archive stamps: like sitemap_hours, but moved by every change to a
+-- published article (any column, its authors and tags, their renames: all
+-- reach the article's row through articles_bump_revision). A feed archive
+-- (a calendar month of a feed, RFC 5005) shows the whole article, so a change
+-- a sitemap cannot see (the summary, the content) must still tell the server
+-- which month's archive to render again, and no other. Added within schema
+-- version 1: init-db creates it in a database that lacks it.
+CREATE TABLE IF NOT EXISTS feed_hours (
+    hour_start INTEGER PRIMARY KEY,  -- epoch seconds of the UTC hour's start (by published_at)
+    version    INTEGER NOT NULL,     -- newest change; grows by one with each
+    changed_at INTEGER NOT NULL      -- wall clock of that change; never decreases
+);
+CREATE INDEX IF NOT EXISTS feed_hours_version ON feed_hours (version);
+
+CREATE TRIGGER IF NOT EXISTS articles_stamp_feed_insert
+AFTER INSERT ON articles
+WHEN NEW.status = 'published'
+BEGIN
+    INSERT INTO feed_hours (hour_start, version, changed_at)
+    VALUES (NEW.published_at - ((NEW.published_at % 3600) + 3600) % 3600,
+            (SELECT coalesce(max(version), 0) + 1 FROM feed_hours),
+            CAST(strftime('%s', 'now') AS INTEGER))
+    ON CONFLICT (hour_start) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+END;
+
+CREATE TRIGGER IF NOT EXISTS articles_stamp_feed_update
+AFTER UPDATE ON articles
+WHEN OLD.status = 'published' OR NEW.status = 'published'
+BEGIN
+    INSERT INTO feed_hours (hour_start, version, changed_at)
+    VALUES (OLD.published_at - ((OLD.published_at % 3600) + 3600) % 3600,
+            (SELECT coalesce(max(version), 0) + 1 FROM feed_hours),
+            CAST(strftime('%s', 'now') AS INTEGER))
+    ON CONFLICT (hour_start) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+    INSERT INTO feed_hours (hour_start, version, changed_at)
+    VALUES (NEW.published_at - ((NEW.published_at % 3600) + 3600) % 3600,
+            (SELECT coalesce(max(version), 0) + 1 FROM feed_hours),
+            CAST(strftime('%s', 'now') AS INTEGER))
+    ON CONFLICT (hour_start) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+END;
+
+CREATE TRIGGER IF NOT EXISTS articles_stamp_feed_delete
+AFTER DELETE ON articles
+WHEN OLD.status = 'published'
+BEGIN
+    INSERT INTO feed_hours (hour_start, version, changed_at)
+    VALUES (OLD.published_at - ((OLD.published_at % 3600) + 3600) % 3600,
+            (SELECT coalesce(max(version), 0) + 1 FROM feed_hours),
+            CAST(strftime('%s', 'now') AS INTEGER))
+    ON CONFLICT (hour_start) DO UPDATE SET version = excluded.version,
+        changed_at = max(changed_at, excluded.changed_at);
+END;

@@ -17,12 +17,13 @@ from collections.abc import Callable, Hashable
 from dataclasses import replace
 
 from feedserver.archive import load_archive
-from feedserver.body import Body
+from feedserver.body import Body, Gone
 from feedserver.cache import DocumentCache, Rendered
 from feedserver.config import Settings
 from feedserver.db import DatabaseUnavailable, ReadPool
 from feedserver.documents import Document
 from feedserver.feeds import ItemCache
+from feedserver.history import load_history
 from feedserver.state import ScopeId, SiteState, StateChange, load_site_state, update_site_state
 
 logger = logging.getLogger("feedserver")
@@ -95,14 +96,23 @@ class FeedService:
     async def next_state(self, now: int, whole: bool = False) -> tuple[SiteState, StateChange]:
         """The site state at `now` and what changed: brought up to date from the current
         one (only what the writes since touched is read), or read whole at start and
-        after the file was replaced. So is the sitemap archive."""
+        after the file was replaced. So are the sitemap archive and the feeds' history."""
         current = None if self._replaced or whole else self._state
         if current is None:
             state, change = await load_site_state(self.pool, now), StateChange(frozenset(), everything=True)
         else:
             state, change = await update_site_state(self.pool, current, now)
         archive = await load_archive(self.pool, self.settings, now, current.archive if current else None)
-        return replace(state, archive=archive), change
+        previous = current.history if current is not None else None
+        history = await load_history(self.pool, archive.calendar, now, previous)
+        if previous is not None and (history.current_month, history.first_month) != (
+            previous.current_month,
+            previous.first_month,
+        ):
+            # A month is over (or the first one moved): every feed's archive boundary
+            # moved, with no write to stamp a scope.
+            change = replace(change, everything=True)
+        return replace(state, archive=archive, history=history), change
 
     async def refresh(self, now: int) -> int:
         """Bring the state up to date and re-render what changed (the change check)."""
@@ -139,7 +149,12 @@ class FeedService:
     async def serve(self, document: Document) -> Rendered:
         """The current version of `document`, rendered at most once per version."""
         self.documents.setdefault(document.key, document)
-        rendered = await self.cache.get_or_render(document.key, lambda: self._render(document))
+        try:
+            rendered = await self.cache.get_or_render(document.key, lambda: self._render(document))
+        except BaseException:
+            if document.key not in self.cache.entries:
+                self.documents.pop(document.key, None)  # a page that does not exist leaves nothing behind
+            raise
         # A change check that ran while this version was being written and
         # compressed found no entry to refresh, and the version it stored is
         # already stale: bring it up to date now, or it would stay until the
@@ -147,6 +162,10 @@ class FeedService:
         while document.exists(self.state) and rendered.signature != document.signature(self.state):
             try:
                 rendered = await self._rerender(document)
+            except Gone:
+                self.cache.discard(document.key)
+                self.documents.pop(document.key, None)
+                raise
             except DatabaseUnavailable:
                 self.stale = True  # the next change check brings it up to date
                 break  # the version in hand is still the best there is
@@ -212,8 +231,11 @@ class FeedService:
                 stale.append(document)
         if stale:
             results = await asyncio.gather(*(self._rerender_in_background(d) for d in stale), return_exceptions=True)
-            for result in results:
-                if isinstance(result, BaseException):
+            for document, result in zip(stale, results, strict=True):
+                if isinstance(result, Gone):  # no longer exists (a feed's month back in its paging)
+                    self.cache.discard(document.key)
+                    self.documents.pop(document.key, None)
+                elif isinstance(result, BaseException):
                     self._replaced = self._replaced or replaced
                     self.stale = True  # the retry looks at every cached document again
                     raise result  # the watcher retries; entries that failed keep their old version

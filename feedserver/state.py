@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from feedserver.archive import ArchiveState
 from feedserver.db import ReadPool
+from feedserver.history import HistoryState
 from feedserver.queries import (
     TermRow,
     due_scopes,
@@ -145,12 +146,18 @@ class SiteState:
     stamp_version: int = 0  # the newest feed stamp read
     site_version: int = 0  # grows (in this process) with every change to any section: the site feed's signature
     site_last_modified: int = 0  # newest change of any section (FeedScope.last_modified of the site)
+    history: HistoryState | None = None  # the feeds' month stamps (feedserver.history); None until loaded
 
     @property
     def next_change_at(self) -> int | None:
         """The next moment the site changes with no write: a scheduled article comes
-        due, or an article leaves the news sitemap's window."""
-        moments = [self.next_publish_at, self.archive.news.expires_at if self.archive else None]
+        due, an article leaves the news sitemap's window, or a month is over (a
+        feed's archive boundary moves)."""
+        moments = [
+            self.next_publish_at,
+            self.archive.news.expires_at if self.archive else None,
+            self.history.rollover_at if self.history else None,
+        ]
         return min((m for m in moments if m is not None), default=None)
 
     def terms(self, kind: str) -> Terms:

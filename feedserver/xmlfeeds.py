@@ -24,14 +24,48 @@ from feedserver.model import Feed, FeedItem
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 section 4
 GENERATOR_URI = "https://github.com/feedserver/feedserver"
 
 
 class NewsExtension(BaseExtension):  # type: ignore[misc]
-    """Declares the namespaces of the elements NewsEntryExtension writes."""
+    """Declares the namespaces of the elements NewsEntryExtension writes, and writes
+    the feed's history (RFC 5005): feedgen writes only rel="self" into RSS."""
+
+    def __init__(self) -> None:
+        self.feed: Feed | None = None
 
     def extend_ns(self) -> dict[str, str]:
-        return {"media": MEDIA_NS, "dc": DC_NS}
+        namespaces = {"media": MEDIA_NS, "dc": DC_NS}
+        if self.feed is not None and (self.feed.archive or self.feed.complete):
+            namespaces["fh"] = FH_NS
+        return namespaces
+
+    def extend_rss(self, rss: Any) -> Any:
+        feed = self.feed
+        assert feed is not None
+        channel = rss[0]
+        # After the atom:link rel="self" feedgen wrote, before the items.
+        position = next(i for i, child in enumerate(channel) if child.tag == f"{{{ATOM_NS}}}link") + 1
+        elements = [etree.Element(f"{{{ATOM_NS}}}link", href=link.href, rel=link.rel) for link in feed.history]
+        for element in elements:
+            element.set("type", "application/rss+xml")
+        if feed.archive or feed.complete:
+            elements.append(etree.Element(f"{{{FH_NS}}}{'archive' if feed.archive else 'complete'}"))
+        for offset, element in enumerate(elements):
+            channel.insert(position + offset, element)
+        return rss
+
+    def extend_atom(self, atom: Any) -> Any:
+        feed = self.feed
+        assert feed is not None
+        if feed.archive or feed.complete:
+            # Metadata before the entries (RFC 4287 4.1.1; the W3C validator's MisplacedMetadata).
+            first_entry = next((i for i, child in enumerate(atom) if child.tag == f"{{{ATOM_NS}}}entry"), len(atom))
+            marker = "archive" if feed.archive else "complete"
+            atom.insert(first_entry, etree.Element(f"{{{FH_NS}}}{marker}"))
+        return atom
 
 
 # RSS Best Practices Profile, "enclosure": a length that cannot be known is 0.
@@ -111,11 +145,14 @@ class NewsEntryExtension(BaseEntryExtension):  # type: ignore[misc]
 def _generator(feed: Feed) -> FeedGenerator:
     fg = FeedGenerator()
     fg.register_extension("news", NewsExtension, NewsEntryExtension)
+    fg.news.feed = feed
     fg.id(feed.id)
     fg.title(feed.title)
     fg.subtitle(feed.description)  # also the RSS channel description
     # feedgen makes the last link added the RSS channel <link>, which must be
     # the page the feed is about (RSS 2.0 "link"), not the feed: self first.
+    for link in feed.history:  # Atom only: NewsExtension writes them into RSS
+        fg.link(href=link.href, rel=link.rel, type="application/atom+xml")
     fg.link(href=feed.self_url, rel="self", type=_SELF_TYPES[feed.self_url.rsplit(".", 1)[-1]])
     fg.link(href=feed.home_url, rel="alternate", type="text/html")
     fg.language(feed.language)

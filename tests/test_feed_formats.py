@@ -896,7 +896,8 @@ async def test_invalid_utf8_written_by_the_cms_still_renders(db_path: Path, now:
 
 # --- what the W3C Feed Validator taught us (fv-notes.md) ----------------------------------
 
-KNOWN_NAMESPACES = {ATOM, CONTENT, DC, MEDIA}
+# RFC 5005's fh: the validator reads fh:archive and fh:complete (tests/test_history.py).
+KNOWN_NAMESPACES = {ATOM, CONTENT, DC, MEDIA, "http://purl.org/syndication/history/1.0"}
 MEDIA_CONTENT_ATTRIBUTES = {"url", "type", "medium", "width", "height", "fileSize", "isDefault", "lang"}
 PLAIN_TEXT_TITLE = "S&P500 naik, AT&T & Q&A: x<y, <b>tebal</b> &amp; &#8217;"
 

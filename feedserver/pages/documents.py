@@ -83,7 +83,7 @@ class PageDocument:
         return ("page", self.scope.signature(state), tree_signature(state), newest)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
-        build = await FeedDocument(self.scope, "rss", self.items).feed(pool, settings, state, settings["pages.items"])
+        found = await FeedDocument(self.scope, "rss", self.items).feed(pool, settings, state, settings["pages.items"])
         section = self.scope.section
         base = settings.base_url
         labels = Labels(settings["site.language"])
@@ -100,7 +100,7 @@ class PageDocument:
         indexes = home_indexes(state, settings) if self.scope.kind == "site" else ()
 
         def write() -> bytes:  # in the cache's worker thread
-            feed = build()
+            feed = found.build()
             return render_page(self.scope, feed, state, settings, title, feed.description, breadcrumb, indexes)
 
         return Body(write, self.scope.last_modified(state), HTML_MEDIA_TYPE)
