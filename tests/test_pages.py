@@ -511,8 +511,9 @@ async def test_tag_and_author_indexes_show_on_the_site_page_their_own_page_and_t
     settings = make_settings(site)
     async with serve(settings, clock) as (_client, app):
         service = app.state.service
-        build = await FeedDocument(FeedScope.site(), "rss").feed(service.pool, settings, service.state)
-        home = page(render_page(FeedScope.site(), build(), service.state, settings, "Kabar", "", (), (tags, authors)))
+        found = await FeedDocument(FeedScope.site(), "rss").feed(service.pool, settings, service.state, 20)
+        feed = found.build()
+        home = page(render_page(FeedScope.site(), feed, service.state, settings, "Kabar", "", (), (tags, authors)))
     clouds = home.findall(".//nav[@class='cloud']")
     assert [c.find("h2/a").get("href") for c in clouds] == [f"{BASE_URL}/tags/", f"{BASE_URL}/authors/"]
     assert [[a.text for a in c.findall("ul/li/a")] for c in clouds] == [["Panda 熊猫"], ["Sari <b>Wijaya</b>"]]
