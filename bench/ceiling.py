@@ -75,7 +75,7 @@ def site_feed_size(database: Path, items: int) -> int:
         service = FeedService(settings)
         await service.open()
         try:
-            rendered = await service.serve(FeedDocument(FeedScope(None), "rss", service.items))
+            rendered = await service.serve(FeedDocument(FeedScope.site(), "rss", service.items))
             return len(rendered.body)
         finally:
             await service.close()

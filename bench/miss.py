@@ -95,7 +95,7 @@ async def measure(database: Path, repeats: int) -> dict[str, Any]:
         keys = await newest_article_keys(service.pool, None, state.now, ITEMS)
         rows = await articles_by_pk(service.pool, [k.pk for k in keys], state.now, True)
         items = [build_item(rows[k.pk], settings, state.sections) for k in keys]
-        feeds = {fmt: build_feed(FeedScope(None), fmt, items, state, settings) for fmt in FORMATS}
+        feeds = {fmt: build_feed(FeedScope.site(), fmt, items, state, settings) for fmt in FORMATS}
         sizes: dict[str, dict[str, int]] = {}
         for fmt in FORMATS:
             body = WRITERS[fmt](feeds[fmt])
@@ -108,7 +108,7 @@ async def measure(database: Path, repeats: int) -> dict[str, Any]:
 
         for n in range(repeats):
             for fmt in FORMATS if n % 2 == 0 else reversed(FORMATS):
-                document = FeedDocument(FeedScope(None), fmt, service.items)
+                document = FeedDocument(FeedScope.site(), fmt, service.items)
                 service.cache.entries.clear()
                 service.items.clear()
                 add(f"{fmt} miss, cold items", await atimed(service.serve(document)))

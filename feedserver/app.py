@@ -19,7 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feedserver.changes import ChangeWatcher
 from feedserver.config import Settings, load_settings
-from feedserver.http import send_rendered
+from feedserver.http import InstanceManipulation, send_rendered
+from feedserver.push import Push
 from feedserver.routes import ROUTES
 from feedserver.service import FeedService
 
@@ -29,15 +30,16 @@ logger = logging.getLogger("feedserver")
 class CacheFastPath:
     """Serve GET/HEAD cache hits directly; pass everything else to the app."""
 
-    def __init__(self, app: ASGIApp, service: FeedService) -> None:
+    def __init__(self, app: ASGIApp, service: FeedService, on_a_im: InstanceManipulation | None = None) -> None:
         self.app = app
         self.service = service
+        self.on_a_im = on_a_im  # RFC 3229 delta feeds (feedserver.push.delta), when on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             rendered = self.service.cache.get(scope["path"])
             if rendered is not None:
-                await send_rendered(rendered, scope, send, self.service.clock())
+                await send_rendered(rendered, scope, send, self.service.clock(), self.on_a_im)
                 return
         await self.app(scope, receive, send)
 
@@ -62,6 +64,7 @@ def create_app(
     settings = settings or load_settings()
     service = FeedService(settings, clock)
     watcher = ChangeWatcher(service)
+    push = Push(service)  # WebSub, IndexNow and delta feeds, as the settings ask
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -72,6 +75,7 @@ def create_app(
             await watcher.stop()  # its connection's thread would keep the process alive
             await service.close()
             raise
+        await push.start(deliver=watch)
         if watch:
             watcher.run_in_background()
         logger.info("serving %s from %s", settings.base_url, settings.database_path)
@@ -79,15 +83,17 @@ def create_app(
             yield
         finally:
             await watcher.stop()
+            await push.stop()
             await service.close()
 
-    starlette = Starlette(routes=[*ROUTES, *extra_routes], lifespan=lifespan)
+    starlette = Starlette(routes=[*ROUTES, *push.routes, *extra_routes], lifespan=lifespan)
     # No slash redirects: Starlette builds their Location from the Host header,
     # and absolute URLs must come from site.base_url only. A feed URL
     # with a stray slash is malformed: 404.
     starlette.router.redirect_slashes = False
     starlette.state.service = service
     starlette.state.watcher = watcher
-    fast = CacheFastPath(starlette, service)
+    starlette.state.push = push
+    fast = CacheFastPath(starlette, service, push.delta_feeds)
     fast.state = starlette.state  # type: ignore[attr-defined]
     return fast

@@ -25,6 +25,7 @@ class Body:
     last_modified: int
     media_type: str
     max_age: int | None = None  # how long caches may keep it, when longer than the default (feed archives)
+    links: str = ""  # an HTTP Link header value (RFC 8288), e.g. WebSub's rel=hub and rel=self
     # The same bytes under another media type for a browser's navigation (Accept
     # prefers text/html): browsers show application/rss+xml as text or a download,
     # but apply the xml-stylesheet of application/xml. None: one variant only.

@@ -143,13 +143,16 @@ def make_rendered(
     vary = b"Accept, Accept-Encoding" if body.browser_media_type else b"Accept-Encoding"
 
     def common(media_type: str) -> list[tuple[bytes, bytes]]:
-        return [
+        headers = [
             (b"content-type", media_type.encode()),
             (b"last-modified", formatdate(body.last_modified, usegmt=True).encode()),
             (b"cache-control", cache_control.encode()),
             (b"vary", vary),
             (b"x-content-type-options", b"nosniff"),
         ]
+        if body.links:
+            headers.append((b"link", body.links.encode()))
+        return headers
 
     def variant(media_type: str, etag: str, gzip_etag: str) -> Variant:
         return Variant(

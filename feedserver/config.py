@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CONFIG_ENV = "FEEDSERVER_CONFIG"
+BUILTIN_HUB_PATH = "/websub/hub"  # the built-in WebSub hub, on site.base_url's origin
 DEFAULT_CONFIG_PATH = Path("config/feedserver.toml")
 
 
@@ -203,6 +204,35 @@ def _lines(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _url_list(value: Any) -> tuple[str, ...]:
+    """A list of absolute http(s) URLs; from the environment, comma-separated."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError("expected a list of URLs")
+    for url in value:
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or any(c in url for c in ' <>,"\n'):
+            raise ValueError(f"{url!r} is not an absolute http(s) URL")
+    return tuple(value)
+
+
+def _endpoint(value: Any) -> str:
+    """An absolute http(s) URL with any path (an API endpoint)."""
+    text = _nonempty(value)
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.fragment:
+        raise ValueError("must be an absolute http(s) URL such as https://api.indexnow.org/indexnow")
+    return text
+
+
+def _indexnow_key(value: Any) -> str:
+    text = _str(value).strip()
+    if text and not re.fullmatch(r"[A-Za-z0-9-]{8,128}", text):
+        raise ValueError("expected 8 to 128 characters a-z, A-Z, 0-9 or '-' (IndexNow), or empty")
+    return text
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "site.title", REQUIRED, "Site name, used as every feed's title prefix. Required outside --demo.", _nonempty
@@ -357,6 +387,97 @@ SETTINGS: tuple[Setting, ...] = (
         _int_between(1, 1000),
     ),
     Setting("robots.extra_lines", (), "Extra lines appended to robots.txt.", _lines),
+    Setting(
+        "feeds.delta_versions",
+        5,
+        "Recent versions of each feed remembered for RFC 3229 delta requests (A-IM: feed); 0 turns deltas off.",
+        _int_between(0, 50),
+    ),
+    Setting(
+        "websub.hubs",
+        (),
+        "WebSub hubs every feed advertises and that are pinged when a feed changes (comma-separated in the "
+        "environment); empty: none.",
+        _url_list,
+    ),
+    Setting(
+        "websub.builtin_hub",
+        False,
+        f"Be a WebSub hub too, at {BUILTIN_HUB_PATH} on site.base_url, advertised beside websub.hubs.",
+        _bool,
+    ),
+    Setting(
+        "websub.lease_seconds",
+        864000,
+        "Lease the built-in hub grants when the subscriber asks for none.",
+        _int_between(60, 31_536_000),
+    ),
+    Setting("websub.min_lease_seconds", 3600, "Shortest lease the built-in hub grants.", _int_between(1, 31_536_000)),
+    Setting(
+        "websub.max_lease_seconds", 2592000, "Longest lease the built-in hub grants.", _int_between(60, 31_536_000)
+    ),
+    Setting(
+        "websub.max_subscriptions_per_topic",
+        1000,
+        "Most subscriptions the built-in hub keeps for one feed.",
+        _int_between(1, 1_000_000),
+    ),
+    Setting(
+        "websub.max_subscriptions",
+        100000,
+        "Most subscriptions the built-in hub keeps in all.",
+        _int_between(1, 10_000_000),
+    ),
+    Setting(
+        "websub.callback_timeout_seconds",
+        10.0,
+        "Timeout of each request to a subscriber's callback, a hub or an IndexNow endpoint.",
+        _float_between(0.1, 120),
+    ),
+    Setting(
+        "websub.allow_private_callbacks",
+        False,
+        "Let subscribers' callbacks be on private or loopback addresses, and hub.secret arrive for plain http "
+        "callbacks (tests, intranets).",
+        _bool,
+    ),
+    Setting(
+        "push.state_path",
+        "feedserver-push.sqlite",
+        "The server's own SQLite file: outbox of pings and deliveries, hub subscriptions, IndexNow state "
+        "(relative paths are relative to the working directory; never the CMS database).",
+        _nonempty,
+    ),
+    Setting(
+        "push.retry_seconds",
+        10.0,
+        "Delay before the first retry of a failed ping or delivery; it doubles with each attempt.",
+        _float_between(0.01, 3600),
+    ),
+    Setting(
+        "push.retry_max_seconds",
+        3600.0,
+        "Longest delay between two retries.",
+        _float_between(0.01, 86400),
+    ),
+    Setting(
+        "push.max_attempts",
+        30,
+        "Attempts before a ping or delivery is given up (about a day of retries with the default delays).",
+        _int_between(1, 1000),
+    ),
+    Setting(
+        "indexnow.key",
+        "",
+        "IndexNow key (8-128 characters a-z, A-Z, 0-9, '-'), served at /{key}.txt; empty: IndexNow off.",
+        _indexnow_key,
+    ),
+    Setting(
+        "indexnow.endpoint",
+        "https://api.indexnow.org/indexnow",
+        "Where IndexNow submissions are POSTed (the shared endpoint passes them to every engine).",
+        _endpoint,
+    ),
 )
 
 SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}
@@ -402,6 +523,17 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return Path(self.values["database.path"])
+
+    @property
+    def push_state_path(self) -> Path:
+        """The server's own state file (relative like database.path)."""
+        return Path(self.values["push.state_path"])
+
+    @property
+    def hubs(self) -> tuple[str, ...]:
+        """Every WebSub hub a feed advertises: the configured ones, then the built-in one."""
+        builtin = (self.base_url + BUILTIN_HUB_PATH,) if self.values.get("websub.builtin_hub") else ()
+        return tuple(self.values.get("websub.hubs", ())) + builtin
 
 
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

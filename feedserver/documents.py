@@ -15,7 +15,7 @@ from typing import NamedTuple, Protocol
 from feedserver.body import Body
 from feedserver.config import Settings
 from feedserver.db import ReadPool
-from feedserver.feeds import FeedScope, ItemCache, build_feed, scope_prefix, trail_titles
+from feedserver.feeds import FeedScope, ItemCache, build_feed, link_header, scope_prefix, trail_titles
 from feedserver.history import ARCHIVE, Page, listing
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
@@ -182,5 +182,8 @@ class FeedDocument:
 
         archive = self.page is not None and self.page.kind == ARCHIVE
         max_age = settings["cache.archive_max_age_seconds"] if archive else None
+        # WebSub's rel=hub and rel=self (W3C WebSub 4) on the subscription document only:
+        # it is the topic; history pages are reached from it (RFC 5005).
+        links = link_header(settings, settings.base_url + self.key) if self.page is None else ""
         browser = BROWSER_MEDIA_TYPE if self.fmt != "json" else None
-        return Body(write, found.last_modified, MEDIA_TYPES[self.fmt], max_age, browser_media_type=browser)
+        return Body(write, found.last_modified, MEDIA_TYPES[self.fmt], max_age, links, browser_media_type=browser)

@@ -376,7 +376,16 @@ def build_feed(
         complete=links.complete,
         next_url=url(links.json_next),
         subscription_url=base + scope.feed_path(fmt),
+        hubs=settings.hubs if not page_path else (),
     )
+
+
+def link_header(settings: Settings, self_url: str) -> str:
+    """The HTTP Link header of a feed: one rel=hub per hub and exactly one rel=self
+    (W3C WebSub 4); empty when no hub is configured, so the response is as before."""
+    if not settings.hubs:
+        return ""
+    return ", ".join([*(f'<{hub}>; rel="hub"' for hub in settings.hubs), f'<{self_url}>; rel="self"'])
 
 
 def html_summary(text: str) -> str:

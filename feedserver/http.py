@@ -10,6 +10,7 @@ cache headers; If-Modified-Since is ignored when malformed or in the future.
 from __future__ import annotations
 
 import functools
+from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
 
 from starlette.types import Receive, Scope, Send
@@ -114,11 +115,20 @@ def prefers_html(accept: bytes | None, media_type: str) -> bool:
 _prefers_html = functools.lru_cache(maxsize=512)(prefers_html)
 
 
-async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float) -> None:
-    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding."""
+# Answers a request that names instance manipulations (RFC 3229 `A-IM`) and an
+# If-None-Match, if it can: (rendered, scope, send, a_im, if_none_match,
+# accept_encoding) -> True when it sent the response (feedserver.push.delta).
+InstanceManipulation = Callable[[Rendered, Scope, Send, bytes, bytes, bytes | None], Awaitable[bool]]
+
+
+async def send_rendered(
+    rendered: Rendered, scope: Scope, send: Send, now: float, on_a_im: InstanceManipulation | None = None
+) -> None:
+    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding
+    (or whatever `on_a_im` answers to an `A-IM` request)."""
     # One pass over the request headers (the first value of each counts): this
     # runs for every cache hit, the bulk of the traffic.
-    if_none_match = if_modified_since = accept_encoding = accept = None
+    if_none_match = if_modified_since = accept_encoding = accept = a_im = None
     for key, value in scope["headers"]:
         if key == b"if-none-match":
             if if_none_match is None:
@@ -129,8 +139,18 @@ async def send_rendered(rendered: Rendered, scope: Scope, send: Send, now: float
         elif key == b"accept":
             if accept is None:
                 accept = bytes(value)
-        elif key == b"if-modified-since" and if_modified_since is None:
-            if_modified_since = bytes(value)
+        elif key == b"if-modified-since":
+            if if_modified_since is None:
+                if_modified_since = bytes(value)
+        elif key == b"a-im" and a_im is None:
+            a_im = bytes(value)
+    if (
+        a_im is not None
+        and if_none_match is not None
+        and on_a_im is not None
+        and await on_a_im(rendered, scope, send, a_im, if_none_match, accept_encoding)
+    ):
+        return
     # One of two variants (cache.Variant): a browser's navigation to a feed gets
     # its bytes as application/xml, so the xml-stylesheet is applied.
     chosen: Rendered | Variant = rendered

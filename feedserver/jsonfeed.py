@@ -97,5 +97,7 @@ def render_json(feed: Feed) -> bytes:
     data["authors"] = [_author(a) for a in feed.authors]
     if feed.next_url:
         data["next_url"] = feed.next_url  # older items: pages, then the archives (RFC 5005 in JSON)
+    if feed.hubs:
+        data["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]
     data["items"] = [_item(item) for item in feed.items]
     return orjson.dumps(data)

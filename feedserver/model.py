@@ -100,3 +100,4 @@ class Feed:
     complete: bool = False  # a complete feed (fh:complete): every live article of the scope is here
     next_url: str = ""  # JSON Feed next_url: the next document of the history chain
     subscription_url: str = ""  # the subscription document (JSON Feed feed_url); "" means self_url
+    hubs: tuple[str, ...] = ()  # WebSub hubs advertised beside self_url (W3C WebSub 4)

@@ -22,6 +22,7 @@ from feedserver.cache import DocumentCache, Rendered
 from feedserver.config import Settings
 from feedserver.db import DatabaseUnavailable, ReadPool
 from feedserver.documents import Document
+from feedserver.events import ChangeListener, ChangeReport, DocumentChange
 from feedserver.feeds import ItemCache
 from feedserver.history import load_history
 from feedserver.state import ScopeId, SiteState, StateChange, load_site_state, update_site_state
@@ -64,6 +65,8 @@ class FeedService:
         # the change check reloads and re-renders even with no new write.
         self.stale = False
         self._replaced = False  # the file was replaced: no cached signature can be trusted
+        self._reported: SiteState | None = None  # the state listeners last heard of
+        self.listeners: list[ChangeListener] = []  # told of every applied change (feedserver.events)
 
     def set_problem(self, reason: str) -> None:
         """Record that the database is unavailable; logged once per distinct reason."""
@@ -86,7 +89,7 @@ class FeedService:
 
     async def open(self) -> None:
         await self.pool.open()
-        self._state = await self.load_state(self.now())
+        self._state = self._reported = await self.load_state(self.now())
 
     async def load_state(self, now: int) -> SiteState:
         """Read the whole site state at `now`; see next_state."""
@@ -219,6 +222,7 @@ class FeedService:
         self._state = state
         replaced, self._replaced = self._replaced, False
         stale = []
+        changes: list[DocumentChange] = []
         for key in self._affected(change or StateChange(frozenset(), everything=True)):
             entry = self.cache.entries.get(key)
             document = self.documents.get(key)
@@ -227,16 +231,32 @@ class FeedService:
             if document is None or not document.exists(state):
                 self.cache.discard(key)
                 self.documents.pop(key, None)
+                changes.append(DocumentChange(key, entry, None))
             elif replaced or document.signature(state) != entry.signature:
-                stale.append(document)
+                stale.append((document, entry))
         if stale:
-            results = await asyncio.gather(*(self._rerender_in_background(d) for d in stale), return_exceptions=True)
-            for document, result in zip(stale, results, strict=True):
+            results = await asyncio.gather(*(self._rerender_in_background(d) for d, _ in stale), return_exceptions=True)
+            for (document, entry), result in zip(stale, results, strict=True):
                 if isinstance(result, Gone):  # no longer exists (a feed's month back in its paging)
                     self.cache.discard(document.key)
                     self.documents.pop(document.key, None)
+                    changes.append(DocumentChange(document.key, entry, None))
                 elif isinstance(result, BaseException):
                     self._replaced = self._replaced or replaced
                     self.stale = True  # the retry looks at every cached document again
                     raise result  # the watcher retries; entries that failed keep their old version
+                elif result.etag != entry.etag:
+                    changes.append(DocumentChange(document.key, entry, result))
+        # Reported against the last state reported: a check that failed half way
+        # (a render met a lock) is reported whole by the retry that succeeds.
+        if self._reported is not None:
+            await self._report(ChangeReport(self._reported, state, tuple(changes)))
+        self._reported = state
         return len(stale)
+
+    async def _report(self, report: ChangeReport) -> None:
+        for listener in self.listeners:
+            try:
+                await listener(report)
+            except Exception:  # a listener's fault must not stop the change check
+                logger.exception("change listener failed")

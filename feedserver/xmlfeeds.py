@@ -51,6 +51,8 @@ class NewsExtension(BaseExtension):  # type: ignore[misc]
         elements = [etree.Element(f"{{{ATOM_NS}}}link", href=link.href, rel=link.rel) for link in feed.history]
         for element in elements:
             element.set("type", "application/rss+xml")
+        # WebSub's hubs (W3C WebSub 4), beside the self link.
+        elements.extend(etree.Element(f"{{{ATOM_NS}}}link", href=hub, rel="hub") for hub in feed.hubs)
         if feed.archive or feed.complete:
             elements.append(etree.Element(f"{{{FH_NS}}}{'archive' if feed.archive else 'complete'}"))
         for offset, element in enumerate(elements):
@@ -154,6 +156,8 @@ def _generator(feed: Feed) -> FeedGenerator:
     for link in feed.history:  # Atom only: NewsExtension writes them into RSS
         fg.link(href=link.href, rel=link.rel, type="application/atom+xml")
     fg.link(href=feed.self_url, rel="self", type=_SELF_TYPES[feed.self_url.rsplit(".", 1)[-1]])
+    for hub in feed.hubs:
+        fg.link(href=hub, rel="hub")  # Atom only: NewsExtension writes them into RSS
     fg.link(href=feed.home_url, rel="alternate", type="text/html")
     fg.language(feed.language)
     fg.lastBuildDate(feed.updated)  # also Atom updated; never the clock
