@@ -311,7 +311,6 @@ def test_changed_feeds_equals_comparing_every_feed() -> None:
     import random
 
     from feedserver.events import ChangeReport
-    from feedserver.feeds import FeedScope
     from feedserver.push.topics import changed_feeds, scopes
     from feedserver.state import SectionState, SiteState
 
@@ -335,11 +334,7 @@ def test_changed_feeds_equals_comparing_every_feed() -> None:
                 slug, slug.title(), "", rng.choice([50, 150, 350]), rng.choice([None, 300]), 3
             )
         report = ChangeReport(old, new, ())
-        every = [
-            scope.section
-            for scope in scopes(new)
-            if FeedScope(scope.section).signature(old) != FeedScope(scope.section).signature(new)
-        ]
+        every = [scope.section for scope in scopes(new) if scope.signature(old) != scope.signature(new)]
         assert sorted({d.scope.section or "" for d in changed_feeds(report)}) == sorted(s or "" for s in every), (
             old,
             new,
