@@ -144,7 +144,7 @@ async def query_times(database: Path, scopes: list[tuple[str, str | None]]) -> d
         state = await load_site_state(pool, int(time.time()))
         times = {}
         for label, section in scopes:
-            slugs = FeedScope(section).section_slugs(state)
+            slugs = FeedScope.of_section(section).section_slugs(state)
             samples = []
             for _ in range(1 + WARM_REPEATS):
                 started = time.perf_counter()

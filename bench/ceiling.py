@@ -154,9 +154,20 @@ def run(procs: Processes, seconds: float, threads: int, connections: int, rounds
     database = build_demo(work)
     items, size = items_for_size(database, TARGET_BYTES)
     log(f"part 1: feeds.items = {items} gives a {size:,}-byte site RSS feed")
-    settings = {"feeds.items": items}
+    settings: dict[str, object] = {"feeds.items": items, "stats.path": str(work / "stats-default.sqlite")}
     fs1, fs1_proc = start_feedserver(procs, "feedserver-1w", database, 1, settings)
     fs2, fs2_proc = start_feedserver(procs, "feedserver-2w", database, 2, settings)
+    # Everything of feedserver.audience on: subscriber counting, metrics, the
+    # polling limit (high enough never to refuse wrk, but checked on every
+    # request) and a trusted proxy whose X-Forwarded-For is read.
+    all_on = {
+        **settings,
+        "stats.path": str(work / "stats.sqlite"),
+        "metrics.token": "bench",
+        "polling.max_unconditional_per_hour": 1_000_000_000,
+        "server.trusted_proxies": "127.0.0.1",
+    }
+    fson, fson_proc = start_feedserver(procs, "feedserver-all-on", database, 1, all_on)
     captured = capture(fs1, work)
     if fetch(fs2 + "/feed.rss").body != captured["body"]:
         raise BenchError("the 2-worker feedserver serves other bytes than the 1-worker one")
@@ -170,15 +181,18 @@ def run(procs: Processes, seconds: float, threads: int, connections: int, rounds
     if fetch(asgi + "/gzip").body != captured["gzip_body"]:
         raise BenchError("the bare ASGI app does not serve feedserver's gzip bytes")
     etag = f"If-None-Match: {captured['etag']}"
+    reader = ("User-Agent: newsboat/2.36.0 (Linux x86_64)", "X-Forwarded-For: 198.51.100.7")
     configs = [
         Config("nginx static", "200", nginx + "/feed.rss", (), nginx_proc.pid),
         Config("bare ASGI", "200", asgi + "/feed.rss", (), asgi_proc.pid),
         Config("bare Starlette route", "200", star + "/feed.rss", (), star_proc.pid),
         Config("feedserver warm 200", "200", fs1 + "/feed.rss", (), fs1_proc.pid),
         Config("feedserver warm 200, 2 workers", "200", fs2 + "/feed.rss", (), fs2_proc.pid),
+        Config("feedserver warm 200, audience on", "200", fson + "/feed.rss", reader, fson_proc.pid),
         Config("bare ASGI 304", "304", asgi + "/304", (), asgi_proc.pid),
         Config("feedserver 304 (If-None-Match)", "304", fs1 + "/feed.rss", (etag,), fs1_proc.pid),
         Config("feedserver 304, 2 workers", "304", fs2 + "/feed.rss", (etag,), fs2_proc.pid),
+        Config("feedserver 304, audience on", "304", fson + "/feed.rss", (etag, *reader), fson_proc.pid),
         Config("bare ASGI gzip bytes", "gzip", asgi + "/gzip", (), asgi_proc.pid),
         Config(
             "feedserver gzip (Accept-Encoding)", "gzip", fs1 + "/feed.rss", ("Accept-Encoding: gzip",), fs1_proc.pid
@@ -263,6 +277,8 @@ def report(
         ("warm feed >= 0.8x bare ASGI", summary["feedserver warm 200"]["vs_bare_asgi"], 0.8),
         ("304 >= 0.8x bare-ASGI 304", summary["feedserver 304 (If-None-Match)"]["vs_bare_asgi"], 0.8),
         ("gzip >= 0.8x bare ASGI gzip bytes", summary["feedserver gzip (Accept-Encoding)"]["vs_bare_asgi"], 0.8),
+        ("warm feed, audience on >= 0.8x bare ASGI", summary["feedserver warm 200, audience on"]["vs_bare_asgi"], 0.8),
+        ("304, audience on >= 0.8x bare-ASGI 304", summary["feedserver 304, audience on"]["vs_bare_asgi"], 0.8),
     ]
     print(table(["target", "ratio", ""], [[name, f"{v:.2f}x", verdict(v, t)] for name, v, t in targets]))
     return {"feed_bytes": size, "gzip_bytes": gzip_size, "feeds_items": items, "summary": summary}

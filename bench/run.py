@@ -4,7 +4,7 @@
     python bench/run.py --quick              # every part, short runs (a smoke test of the suite)
     python bench/run.py --part ceiling --part miss
 
-Parts: ceiling (1), miss (2), big (3), writer (4). Everything runs on
+Parts: ceiling (1), miss (2), big (3), writer (4), audience (5). Everything runs on
 127.0.0.1 and every process started is stopped at the end, also on failure,
 Ctrl-C, SIGTERM or the --max-minutes bound.
 """
@@ -23,7 +23,7 @@ from typing import Any
 
 from harness import BENCH, BenchError, Processes, TimeLimit, ensure_tools, log, save_json, time_limit, workdir
 
-PARTS = ("ceiling", "miss", "big", "writer")
+PARTS = ("ceiling", "miss", "big", "writer", "audience")
 
 
 def machine() -> dict[str, Any]:
@@ -126,6 +126,10 @@ def run_part(part: str, procs: Processes, args: argparse.Namespace, seconds: flo
         import big
 
         return big.run(procs, args.big_db, quick=args.quick)
+    if part == "audience":
+        import audience
+
+        return audience.run(procs, quick=args.quick)
     import writer
 
     return writer.run(procs, seconds, args.threads, args.connections, rounds, quick=args.quick)

@@ -17,9 +17,10 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from feedserver.audience import Audience
 from feedserver.changes import ChangeWatcher
 from feedserver.config import Settings, load_settings
-from feedserver.http import InstanceManipulation, send_rendered
+from feedserver.http import HitObserver, InstanceManipulation, send_rendered
 from feedserver.push import Push
 from feedserver.routes import ROUTES
 from feedserver.service import FeedService
@@ -30,16 +31,23 @@ logger = logging.getLogger("feedserver")
 class CacheFastPath:
     """Serve GET/HEAD cache hits directly; pass everything else to the app."""
 
-    def __init__(self, app: ASGIApp, service: FeedService, on_a_im: InstanceManipulation | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        service: FeedService,
+        observe: HitObserver | None = None,
+        on_a_im: InstanceManipulation | None = None,
+    ) -> None:
         self.app = app
         self.service = service
+        self.observe = observe  # subscriber counts, metrics and the polling limit (feedserver.audience)
         self.on_a_im = on_a_im  # RFC 3229 delta feeds (feedserver.push.delta), when on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             rendered = self.service.cache.get(scope["path"])
             if rendered is not None:
-                await send_rendered(rendered, scope, send, self.service.clock(), self.on_a_im)
+                await send_rendered(rendered, scope, send, self.service.clock(), self.observe, self.on_a_im)
                 return
         await self.app(scope, receive, send)
 
@@ -65,6 +73,7 @@ def create_app(
     service = FeedService(settings, clock)
     watcher = ChangeWatcher(service)
     push = Push(service)  # WebSub, IndexNow and delta feeds, as the settings ask
+    audience = Audience(settings, service, watcher, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -78,10 +87,12 @@ def create_app(
         await push.start(deliver=watch)
         if watch:
             watcher.run_in_background()
+        audience.start()
         logger.info("serving %s from %s", settings.base_url, settings.database_path)
         try:
             yield
         finally:
+            await audience.stop()  # the last batch of subscriber observations is written here
             await watcher.stop()
             await push.stop()
             await service.close()
@@ -94,6 +105,9 @@ def create_app(
     starlette.state.service = service
     starlette.state.watcher = watcher
     starlette.state.push = push
-    fast = CacheFastPath(starlette, service, push.delta_feeds)
-    fast.state = starlette.state  # type: ignore[attr-defined]
-    return fast
+    starlette.state.audience = audience
+    # Counting, metrics and the polling limit: hits tell the audience inline,
+    # everything else (misses, errors, /metrics) passes through its wrapper.
+    app = CacheFastPath(audience.wrap(starlette), service, audience.hit_observer, push.delta_feeds)
+    app.state = starlette.state  # type: ignore[attr-defined]
+    return app

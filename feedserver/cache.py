@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import logging
 import re
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -212,9 +213,16 @@ class DocumentCache:
         self._inflight: dict[str, asyncio.Task[Rendered]] = {}
         self.renders = 0  # counted for tests: a hit renders nothing
         self.compressions = 0
+        # Read by the metrics (feedserver.audience): plain ints, nothing on a hit but one increment.
+        self.hits = 0
+        self.evictions = 0
+        self.render_times: list[float] = []  # seconds per render, drained by the metrics; bounded
 
     def get(self, key: str) -> Rendered | None:
-        return self.entries.get(key)
+        entry = self.entries.get(key)
+        if entry is not None:
+            self.hits += 1
+        return entry
 
     def discard(self, key: str) -> None:
         self.entries.pop(key, None)
@@ -247,22 +255,27 @@ class DocumentCache:
 
     async def _render(self, key: str, render: Renderer) -> Rendered:
         self.renders += 1
+        started = time.perf_counter()
         body, signature = await render()
         self.compressions += 1
         encoded = await self._encode_chunks(body.content) if isinstance(body.content, AsyncIterator) else None
         entry = await asyncio.to_thread(
             make_rendered, body, signature, self.cache_control, self.gzip_level, self.identity_max_bytes, encoded
         )
+        if len(self.render_times) < 10_000:
+            self.render_times.append(time.perf_counter() - started)
         self.entries[key] = entry
         self.entries.move_to_end(key)
         while len(self.entries) > self.max_entries:
             self.entries.popitem(last=False)
+            self.evictions += 1
         if self.max_bytes is not None and entry.body is None:
             held = self.large_bytes
             for old_key in [k for k, e in self.entries.items() if e.body is None and k != key]:
                 if held <= self.max_bytes:
                     break
                 held -= self.entries.pop(old_key).size
+                self.evictions += 1
         return entry
 
     async def _encode_chunks(self, chunks: AsyncIterator[bytes]) -> Encoded:

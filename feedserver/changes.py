@@ -40,6 +40,7 @@ class ChangeWatcher:
         self._locked = False  # the last check met a CMS lock (logged when it starts and ends)
         self.checks = 0
         self.reloads = 0
+        self.last_ok_at: float | None = None  # clock time of the last check that could read the database
 
     async def connect(self) -> None:
         """Take the baseline (data_version, file identity). Call it before the
@@ -106,6 +107,7 @@ class ChangeWatcher:
             self._last_error = repr(exc)
             return False
         self._last_error = None
+        self.last_ok_at = self.service.clock()
         if self._locked:
             logger.info("database lock released")
             self._locked = False

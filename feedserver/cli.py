@@ -1,4 +1,4 @@
-"""The `feedserver` command: init-db, import, demo-db and serve."""
+"""The `feedserver` command: init-db, import, demo-db, serve, stats and check."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import logging
 import os
 import sqlite3
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from feedserver import __version__
+from feedserver.audience import FeedCount, load_counts, stats_path, stats_problem, window_seconds
 from feedserver.config import CONFIG_ENV, SETTINGS_BY_KEY, ConfigError, Settings, load_settings
 from feedserver.db import DatabaseUnavailable, init_db, read_only_uri, schema_problem
 from feedserver.importer import import_records, read_lines
@@ -133,7 +135,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"feedserver: built demo database {DEMO_DATABASE} ({count} articles)", file=sys.stderr)
         # Workers must see the demo's identity too, where the config set none.
         overrides.update({key: settings[key] for key in DEMO_SITE})
-    problem = check_database(settings) or listen_problem(settings["server.host"], settings["server.port"])
+    problem = (
+        check_database(settings)
+        or stats_problem(settings)
+        or listen_problem(settings["server.host"], settings["server.port"])
+    )
     if problem:
         return _fail(problem)
     # Workers are separate processes that build their own settings: hand them
@@ -143,6 +149,66 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for key, value in overrides.items():
         os.environ[SETTINGS_BY_KEY[key].env_name] = str(value)
     return run_uvicorn(settings, "feedserver.app:create_demo_app" if args.demo else "feedserver.app:create_app")
+
+
+def format_stats(counts: list[FeedCount]) -> str:
+    """The table `feedserver stats` prints: per feed its total, then by aggregator or reader."""
+    if not counts:
+        return "no subscribers counted yet"
+    width = max(len(c.feed) for c in counts)
+    width = max([width, *(len(agent) + 2 for c in counts for agent in c.by_agent), len("feed")])
+    lines = [f"{'feed':<{width}}  subscribers"]
+    for count in counts:
+        lines.append(f"{count.feed:<{width}}  {count.subscribers:>11,}")
+        lines.extend(f"  {agent:<{width - 2}}  {n:>11,}" for agent, n in count.by_agent.items())
+    return "\n".join(lines)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(Path(args.config) if args.config else None, required=False)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    path = stats_path(settings)
+    if path is None:
+        return _fail("stats.path is empty: subscriber counting is off")
+    try:
+        counts = load_counts(path, int(time.time()), window_seconds(settings))
+    except sqlite3.Error as exc:
+        return _fail(f"{path}: {exc}")
+    if args.json:
+        print(json.dumps([c.as_json() for c in counts], ensure_ascii=False))
+    else:
+        print(format_stats(counts))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from feedserver.check import READERS, CannotRun, CheckOptions, run_check
+
+    try:
+        settings = load_settings(Path(args.config) if args.config else None, required=False)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    base_url = (args.base_url or settings.values.get("site.base_url") or "").rstrip("/")
+    if not base_url:
+        return _fail("no server to check: give --base-url or set site.base_url")
+    if not base_url.startswith(("http://", "https://")):
+        return _fail(f"--base-url {base_url!r} is not an http(s) URL")
+    options = CheckOptions(
+        base_url=base_url,
+        readers=tuple(args.user_agent) if args.user_agent else READERS,
+        max_bytes=args.max_bytes or settings["check.max_bytes"],
+        state_path=Path(args.state or settings["check.state_path"]),
+    )
+    try:
+        report = run_check(options)
+    except CannotRun as exc:
+        if args.json:
+            print(json.dumps({"ok": False, "problems": [{"url": base_url, "severity": "error", "message": str(exc)}]}))
+        return _fail(str(exc))
+    print(report.as_json() if args.json else report.as_text())
+    return 0 if report.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,6 +239,26 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int)
     serve.add_argument("--demo", action="store_true", help=f"build and serve the demo site ({DEMO_DATABASE})")
     serve.set_defaults(handler=cmd_serve)
+
+    stats = commands.add_parser("stats", help="subscribers per feed, from stats.path")
+    stats.add_argument("--config", help="config file (default: $FEEDSERVER_CONFIG or config/feedserver.toml)")
+    stats.add_argument("--json", action="store_true", help='a list of {"feed", "subscribers", "by_agent"} objects')
+    stats.set_defaults(handler=cmd_stats)
+
+    check = commands.add_parser(
+        "check", help="fetch every document a running server publishes and report what readers would see"
+    )
+    check.add_argument("--base-url", help="the server to check (default: site.base_url)")
+    check.add_argument(
+        "--user-agent",
+        action="append",
+        help="a reader's User-Agent to fetch with (repeatable; default: the main readers)",
+    )
+    check.add_argument("--json", action="store_true", help='one object: {"ok": bool, "problems": [...]}')
+    check.add_argument("--config", help="config file (default: $FEEDSERVER_CONFIG or config/feedserver.toml)")
+    check.add_argument("--max-bytes", type=int, help="report documents larger than this (default: check.max_bytes)")
+    check.add_argument("--state", help="the ids of the last run (default: check.state_path)")
+    check.set_defaults(handler=cmd_check)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -7,6 +7,7 @@ checked against that list by the tests, so a key cannot go undocumented.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -231,6 +232,26 @@ def _indexnow_key(value: Any) -> str:
     if text and not re.fullmatch(r"[A-Za-z0-9-]{8,128}", text):
         raise ValueError("expected 8 to 128 characters a-z, A-Z, 0-9 or '-' (IndexNow), or empty")
     return text
+
+
+def _token(value: Any) -> str:
+    text = _str(value).strip()
+    if not re.fullmatch(r"[\x21-\x7e]*", text):
+        raise ValueError("must be printable ASCII with no spaces (it travels in an HTTP header)")
+    return text
+
+
+def _networks(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [part for part in re.split(r"[\s,]+", value) if part]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError("expected a list of IP addresses or networks")
+    for entry in value:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+    return tuple(entry.strip() for entry in value)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -477,6 +498,62 @@ SETTINGS: tuple[Setting, ...] = (
         "https://api.indexnow.org/indexnow",
         "Where IndexNow submissions are POSTed (the shared endpoint passes them to every engine).",
         _endpoint,
+    ),
+    Setting(
+        "server.trusted_proxies",
+        (),
+        "Addresses or networks of reverse proxies whose X-Forwarded-For is believed (for subscriber counts "
+        "and the polling limit); comma-separated in the environment. Empty: the peer address is the client.",
+        _networks,
+    ),
+    Setting(
+        "stats.path",
+        "feedserver-stats.sqlite",
+        "The server's own SQLite file for subscriber counts (never the CMS database; relative paths are relative "
+        "to the working directory); empty turns counting off.",
+        _str,
+    ),
+    Setting(
+        "stats.window_days",
+        7,
+        "Readers count once per address and User-Agent over this many days.",
+        _int_between(1, 90),
+    ),
+    Setting(
+        "stats.flush_seconds",
+        10.0,
+        "How often each worker writes its batch of observations to stats.path (and once more on shutdown).",
+        _float_between(0.05, 3600),
+    ),
+    Setting(
+        "metrics.token",
+        "",
+        "Bearer token /metrics asks for (Authorization: Bearer ...); empty: /metrics is a 404.",
+        _token,
+    ),
+    Setting(
+        "metrics.top_feeds",
+        20,
+        "Feeds with their own subscriber gauge in /metrics; the rest add up in one.",
+        _int_between(1, 1000),
+    ),
+    Setting(
+        "polling.max_unconditional_per_hour",
+        0,
+        "Full (non-304) fetches of one feed per client per hour before 429 + Retry-After; 0 turns the limit off.",
+        _int_between(0, 1_000_000_000),
+    ),
+    Setting(
+        "check.max_bytes",
+        1024 * 1024,
+        "feedserver check: documents larger than this are reported as oversized.",
+        _int_between(1024, 1 << 34),
+    ),
+    Setting(
+        "check.state_path",
+        "feedserver-check.json",
+        "feedserver check: where the item ids of the last run are kept, to see ids that changed.",
+        _nonempty,
     ),
 )
 

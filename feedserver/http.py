@@ -17,6 +17,24 @@ from starlette.types import Receive, Scope, Send
 
 from feedserver.cache import Rendered, Variant
 
+# Told of every cache hit before it is answered: (scope, status 200 or 304,
+# User-Agent, X-Forwarded-For, now). Returns 0 to answer, or seconds for a
+# 429's Retry-After. It runs on the hit path: dict updates and counters only.
+HitObserver = Callable[[Scope, int, bytes, bytes | None, float], int]
+TOO_MANY = b"Too many full fetches of this feed; send If-None-Match or If-Modified-Since, or wait.\n"
+
+
+async def send_too_many(send: Send, retry_after: int) -> None:
+    """429 with Retry-After in whole seconds (RFC 9110 10.2.3; some readers cannot parse a date)."""
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(TOO_MANY)).encode()),
+        (b"retry-after", str(retry_after).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": TOO_MANY})
+
 
 def etag_matches(if_none_match: bytes, etag: str, gzip_etag: str) -> bool:
     """Weak comparison (RFC 9110 13.1.2) against either encoding's ETag of one variant."""
@@ -122,13 +140,19 @@ InstanceManipulation = Callable[[Rendered, Scope, Send, bytes, bytes, bytes | No
 
 
 async def send_rendered(
-    rendered: Rendered, scope: Scope, send: Send, now: float, on_a_im: InstanceManipulation | None = None
+    rendered: Rendered,
+    scope: Scope,
+    send: Send,
+    now: float,
+    observe: HitObserver | None = None,
+    on_a_im: InstanceManipulation | None = None,
 ) -> None:
     """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding
-    (or whatever `on_a_im` answers to an `A-IM` request)."""
+    (or 429 when `observe` says so, or whatever `on_a_im` answers to an `A-IM` request)."""
     # One pass over the request headers (the first value of each counts): this
     # runs for every cache hit, the bulk of the traffic.
-    if_none_match = if_modified_since = accept_encoding = accept = a_im = None
+    if_none_match = if_modified_since = accept_encoding = accept = forwarded_for = a_im = None
+    user_agent = b""
     for key, value in scope["headers"]:
         if key == b"if-none-match":
             if if_none_match is None:
@@ -139,18 +163,14 @@ async def send_rendered(
         elif key == b"accept":
             if accept is None:
                 accept = bytes(value)
-        elif key == b"if-modified-since":
-            if if_modified_since is None:
-                if_modified_since = bytes(value)
+        elif key == b"user-agent":
+            user_agent = value
+        elif key == b"x-forwarded-for":
+            forwarded_for = value
+        elif key == b"if-modified-since" and if_modified_since is None:
+            if_modified_since = bytes(value)
         elif key == b"a-im" and a_im is None:
             a_im = bytes(value)
-    if (
-        a_im is not None
-        and if_none_match is not None
-        and on_a_im is not None
-        and await on_a_im(rendered, scope, send, a_im, if_none_match, accept_encoding)
-    ):
-        return
     # One of two variants (cache.Variant): a browser's navigation to a feed gets
     # its bytes as application/xml, so the xml-stylesheet is applied.
     chosen: Rendered | Variant = rendered
@@ -161,6 +181,18 @@ async def send_rendered(
         fresh = etag_matches(if_none_match, etag, gzip_etag)
     else:
         fresh = if_modified_since is not None and not_modified_since(if_modified_since, rendered, now)
+    if observe is not None:
+        retry_after = observe(scope, 304 if fresh else 200, user_agent, forwarded_for, now)
+        if retry_after:
+            await send_too_many(send, retry_after)
+            return
+    if (
+        a_im is not None
+        and if_none_match is not None
+        and on_a_im is not None
+        and await on_a_im(rendered, scope, send, a_im, if_none_match, accept_encoding)
+    ):
+        return
     use_gzip = accept_encoding is not None and _accepts_gzip(accept_encoding)
     if fresh:
         headers = [*rendered.not_modified_headers, (b"etag", (gzip_etag if use_gzip else etag).encode())]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import signal
 import socket
+import tempfile
+from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
 import uvicorn
 
 from feedserver.config import Settings
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -71,5 +78,24 @@ def run_uvicorn(settings: Settings, factory: str = "feedserver.app:create_app") 
     """
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _stopped)
-    uvicorn.run(factory, factory=True, **uvicorn_options(settings))
+    with metrics_directory(settings):
+        uvicorn.run(factory, factory=True, **uvicorn_options(settings))
     return 0
+
+
+@contextlib.contextmanager
+def metrics_directory(settings: Settings) -> Iterator[None]:
+    """With metrics on and several workers, a fresh PROMETHEUS_MULTIPROC_DIR for this
+    run (prometheus-client's multiprocess mode: each worker writes its values
+    there, a scrape adds them up), removed at the end. Set before any worker
+    imports prometheus-client, which reads it then. One already set is kept."""
+    if not settings["metrics.token"] or settings["server.workers"] < 2 or os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="feedserver-metrics-")
+    os.environ[MULTIPROC_ENV] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)

@@ -61,6 +61,7 @@ class FeedService:
         self.items = ItemCache()
         self._state: SiteState | None = None
         self.problem: str | None = None  # why the database cannot be served now, if it cannot
+        self.database_errors = 0  # checks that found it unavailable (read by the metrics)
         # A cached version may be older than the state (a re-render failed):
         # the change check reloads and re-renders even with no new write.
         self.stale = False
@@ -70,6 +71,7 @@ class FeedService:
 
     def set_problem(self, reason: str) -> None:
         """Record that the database is unavailable; logged once per distinct reason."""
+        self.database_errors += 1
         if reason != self.problem:
             logger.error("database unavailable: %s (serving cached copies; retrying)", reason)
         self.problem = reason

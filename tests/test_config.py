@@ -320,6 +320,11 @@ def test_serve_with_a_missing_config_file_exits_with_one_line(tmp_path: Path) ->
     assert "nowhere.toml" in line
 
 
+def test_serve_refuses_statistics_in_the_cms_database(tmp_path: Path, database: Path) -> None:
+    line = one_line(serve(tmp_path, FEEDSERVER_DATABASE_PATH=str(database), FEEDSERVER_STATS_PATH=str(database)))
+    assert "stats.path" in line and "CMS database" in line
+
+
 def test_serve_with_a_missing_database_exits_with_one_line(tmp_path: Path) -> None:
     missing = tmp_path / "belum-ada.sqlite"
     line = one_line(serve(tmp_path, FEEDSERVER_DATABASE_PATH=str(missing)))
