@@ -57,6 +57,8 @@ class Node:
     url: str
     rss: str
     children: tuple[Node, ...] = ()
+    atom: str = ""
+    json: str = ""
 
 
 def section_title(slug: str, state: SiteState) -> str:
@@ -89,7 +91,13 @@ def section_tree(state: SiteState, settings: Settings, below: str | None = None)
         scope = FeedScope.of_section(slug)
         base = settings.base_url
         return Node(
-            slug, section_title(slug, state), base + page_path(scope), base + scope.feed_path("rss"), children(slug)
+            slug,
+            section_title(slug, state),
+            base + page_path(scope),
+            base + scope.feed_path("rss"),
+            children(slug),
+            base + scope.feed_path("atom"),
+            base + scope.feed_path("json"),
         )
 
     return children(below)
