@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
@@ -20,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from feedserver.audience import Audience
 from feedserver.changes import ChangeWatcher
 from feedserver.config import Settings, load_settings
-from feedserver.http import HitObserver, InstanceManipulation, send_rendered
+from feedserver.http import HitObserver, InstanceManipulation, is_fresh, read_headers, send_rendered
 from feedserver.push import Push
 from feedserver.routes import ROUTES
 from feedserver.service import FeedService
@@ -29,12 +30,22 @@ logger = logging.getLogger("feedserver")
 
 
 class CacheFastPath:
-    """Serve GET/HEAD cache hits directly; pass everything else to the app."""
+    """Serve GET/HEAD cache hits directly; pass everything else to the app.
+
+    A hit that would be a 304 first asks the change watcher whether the
+    database moved since its last check (`probe`, with
+    cache.check_before_not_modified). If it did, the 304 is fresh only until
+    that check has surely run (`cache.refresh_seconds` + 1 s): a shared cache
+    revalidating right after a write then asks again within seconds and gets
+    the new version, instead of keeping the old copy for another s-maxage. The
+    request never waits for a check.
+    """
 
     def __init__(
         self,
         app: ASGIApp,
         service: FeedService,
+        watcher: ChangeWatcher | None = None,
         observe: HitObserver | None = None,
         on_a_im: InstanceManipulation | None = None,
     ) -> None:
@@ -42,14 +53,34 @@ class CacheFastPath:
         self.service = service
         self.observe = observe  # subscriber counts, metrics and the polling limit (feedserver.audience)
         self.on_a_im = on_a_im  # RFC 3229 delta feeds (feedserver.push.delta), when on
+        self.watcher = watcher if service.settings["cache.check_before_not_modified"] else None
+        seconds = math.ceil(service.settings["cache.refresh_seconds"]) + 1
+        directives = f"max-age={seconds}, s-maxage={seconds}"
+        self.brief = [
+            (b"cache-control", f"public, {directives}".encode()),
+            (b"cdn-cache-control", directives.encode()),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             rendered = self.service.cache.get(scope["path"])
             if rendered is not None:
-                await send_rendered(rendered, scope, send, self.service.clock(), self.observe, self.on_a_im)
+                now = self.service.clock()
+                request = read_headers(scope)
+                brief = None
+                if self.watcher is not None and is_fresh(rendered, request, now) and await self._probe():
+                    brief = self.brief
+                await send_rendered(rendered, scope, send, now, self.observe, self.on_a_im, brief, request)
                 return
         await self.app(scope, receive, send)
+
+    async def _probe(self) -> bool:
+        assert self.watcher is not None
+        try:
+            return await self.watcher.probe()
+        except Exception:  # the background check reports faults; the cached copy still answers
+            logger.exception("change probe failed")
+            return False
 
 
 def create_demo_app() -> CacheFastPath:
@@ -85,6 +116,7 @@ def create_app(
             await service.close()
             raise
         await push.start(deliver=watch)
+        service.purger.start()
         if watch:
             watcher.run_in_background()
         audience.start()
@@ -95,6 +127,7 @@ def create_app(
             await audience.stop()  # the last batch of subscriber observations is written here
             await watcher.stop()
             await push.stop()
+            await service.purger.stop()
             await service.close()
 
     starlette = Starlette(routes=[*ROUTES, *push.routes, *extra_routes], lifespan=lifespan)
@@ -108,6 +141,6 @@ def create_app(
     starlette.state.audience = audience
     # Counting, metrics and the polling limit: hits tell the audience inline,
     # everything else (misses, errors, /metrics) passes through its wrapper.
-    app = CacheFastPath(audience.wrap(starlette), service, audience.hit_observer, push.delta_feeds)
+    app = CacheFastPath(audience.wrap(starlette), service, watcher, audience.hit_observer, push.delta_feeds)
     app.state = starlette.state  # type: ignore[attr-defined]
     return app

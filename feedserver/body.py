@@ -26,6 +26,8 @@ class Body:
     media_type: str
     max_age: int | None = None  # how long caches may keep it, when longer than the default (feed archives)
     links: str = ""  # an HTTP Link header value (RFC 8288), e.g. WebSub's rel=hub and rel=self
+    # Headers for shared caches (feedserver.origin.headers), sent on 200 and 304 alike.
+    headers: tuple[tuple[bytes, bytes], ...] = ()
     # The same bytes under another media type for a browser's navigation (Accept
     # prefers text/html): browsers show application/rss+xml as text or a download,
     # but apply the xml-stylesheet of application/xml. None: one variant only.

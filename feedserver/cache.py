@@ -135,8 +135,8 @@ def make_rendered(
         stream.write(whole() if callable(whole) else whole)
         encoded = stream.finish()
     digest, compressed, length = encoded.digest, encoded.gzip_body, encoded.length
-    if body.max_age is not None:
-        cache_control = re.sub(r"\bmax-age=[0-9]+", f"max-age={body.max_age}", cache_control)
+    if body.max_age is not None:  # for readers and shared caches alike
+        cache_control = re.sub(r"\b(max-age|s-maxage)=[0-9]+", rf"\g<1>={body.max_age}", cache_control)
     etag = f'"{digest}"'
     gzip_etag = f'"{digest}-gz"'
     # Vary: a browser's navigation gets the same bytes under application/xml
@@ -150,6 +150,7 @@ def make_rendered(
             (b"cache-control", cache_control.encode()),
             (b"vary", vary),
             (b"x-content-type-options", b"nosniff"),
+            *body.headers,
         ]
         if body.links:
             headers.append((b"link", body.links.encode()))
@@ -176,7 +177,7 @@ def make_rendered(
         signature=signature,
         headers=main.headers,
         gzip_headers=main.gzip_headers,
-        not_modified_headers=[(b"cache-control", cache_control.encode()), (b"vary", vary)],
+        not_modified_headers=[(b"cache-control", cache_control.encode()), (b"vary", vary), *body.headers],
         length=length,
         media_type=body.media_type.partition(";")[0].strip(),
         browser=browser,

@@ -10,6 +10,12 @@ database sets the service's `problem` (logged once, shown by /healthz), cached
 documents keep being served, and every later check tries again, so the server
 recovers by itself once the database is good. A lock held by the CMS is only a
 delay: the check is retried on the next tick and the cached copies stay.
+
+Without `database.hold_connections` (a Litestream read replica, where an open
+connection stops the follower) there is no connection to ask `data_version`:
+the database file's and its sidecars' stat (`-wal`, and the `-txid` file that
+`litestream restore -f` rewrites after applying each transaction) tell instead.
+`probe()` is the cheap form of the check, run before answering a 304.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 
 import aiosqlite
 
@@ -34,6 +41,10 @@ class ChangeWatcher:
         self._conn: aiosqlite.Connection | None = None
         self._data_version: int | None = None
         self._file: FileIdentity | None = None
+        self._sidecars: tuple[FileIdentity | None, ...] = ()
+        self._hold = bool(service.settings["database.hold_connections"])
+        self._lock = asyncio.Lock()  # the background check and probes never interleave
+        self._probe_task: asyncio.Task[bool] | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending = False  # a change seen but not yet fully applied: retry it
         self._last_error: str | None = None
@@ -53,6 +64,10 @@ class ChangeWatcher:
         self._task = asyncio.create_task(self._run(), name="feedserver change watcher")
 
     async def stop(self) -> None:
+        if self._probe_task is not None:
+            self._probe_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._probe_task
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -62,6 +77,11 @@ class ChangeWatcher:
     async def _connect(self) -> None:
         path = self.service.settings.database_path
         self._file = FileIdentity.of(path)
+        self._sidecars = sidecars(path, self._hold)
+        if not self._hold:
+            if self._file is None:
+                raise DatabaseUnavailable(f"cannot open database {path}: it does not exist")
+            return
         try:
             self._conn, _ = await connect_reader(path, self.service.settings["database.busy_timeout_seconds"])
             self._data_version = await data_version(self._conn)
@@ -83,8 +103,47 @@ class ChangeWatcher:
             except Exception:  # never let the loop die; the next tick tries again
                 logger.exception("change check failed")
 
+    async def probe(self) -> bool:
+        """True when the database moved since the last check.
+
+        Run before a 304 (cache.check_before_not_modified): a cache revalidating
+        just after a write must not be told, for another s-maxage, that its old
+        copy is current (app.CacheFastPath then answers with a 304 that is fresh
+        only until the next check has surely run). The look costs a few stat
+        calls and, with held connections, one PRAGMA data_version; concurrent
+        revalidations share one look. It starts no check: under a steady stream
+        of writes that would add checks to the background ones.
+        """
+        task = self._probe_task
+        if task is None or task.done():
+            task = self._probe_task = asyncio.create_task(self._look(), name="feedserver change probe")
+        return await asyncio.shield(task)
+
+    async def _look(self) -> bool:
+        if self._lock.locked():
+            moved = True  # a check is under way: what it finds is not served yet
+        else:
+            async with self._lock:
+                moved = await self._moved()
+        return moved
+
+    async def _moved(self) -> bool:
+        path = self.service.settings.database_path
+        if FileIdentity.of(path) != self._file or sidecars(path, self._hold) != self._sidecars or self._pending:
+            return True
+        if self._conn is None:
+            return self._hold  # held connections, but none open: the check reconnects
+        try:
+            return await data_version(self._conn) != self._data_version
+        except Exception:
+            return True  # let the full check judge and report it
+
     async def check(self) -> bool:
         """One look: returns True when the site state was reloaded and applied."""
+        async with self._lock:
+            return await self._check_locked()
+
+    async def _check_locked(self) -> bool:
         self.checks += 1
         try:
             reloaded = await self._check()
@@ -122,8 +181,8 @@ class ChangeWatcher:
         if current is None:
             raise DatabaseUnavailable(f"database {path} does not exist")
         changed = self._pending or service.stale
-        if self._conn is None or self._file is None or not self._file.same_file(current):
-            if self._conn is not None:
+        if (self._hold and self._conn is None) or self._file is None or not self._file.same_file(current):
+            if self._conn is not None or (not self._hold and self._file is not None):
                 logger.info("database file %s was replaced; reopening", path)
             await self._disconnect()
             await service.reopen()
@@ -132,14 +191,18 @@ class ChangeWatcher:
         elif current != self._file:
             self._file = current
             changed = True
-        assert self._conn is not None
-        try:
-            version = await data_version(self._conn)
-        except Exception as exc:
-            raise DatabaseUnavailable(f"database error: {exc}") from None
-        if version != self._data_version:
-            self._data_version = version
+        current_sidecars = sidecars(path, self._hold)
+        if current_sidecars != self._sidecars:
+            self._sidecars = current_sidecars
             changed = True
+        if self._conn is not None:
+            try:
+                version = await data_version(self._conn)
+            except Exception as exc:
+                raise DatabaseUnavailable(f"database error: {exc}") from None
+            if version != self._data_version:
+                self._data_version = version
+                changed = True
         upcoming = service.state.next_change_at
         if upcoming is not None and now >= upcoming:
             changed = True  # a scheduled article is due, or one leaves the news window: no write announces it
@@ -151,3 +214,11 @@ class ChangeWatcher:
         self._pending = False
         self.reloads += 1
         return True
+
+
+def sidecars(path: Path, hold: bool) -> tuple[FileIdentity | None, ...]:
+    """Litestream's `-txid` file (rewritten by `restore -f` after each transaction it
+    applies) and, with no connection held to ask data_version, the write-ahead log."""
+    target = path.resolve()  # through a symlink (config/litestream/follow.sh swaps one): SQLite's names
+    txid = FileIdentity.of(Path(f"{target}-txid"))
+    return (txid,) if hold else (txid, FileIdentity.of(Path(f"{target}-wal")))

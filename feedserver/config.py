@@ -254,6 +254,23 @@ def _networks(value: Any) -> tuple[str, ...]:
     return tuple(entry.strip() for entry in value)
 
 
+def _url_templates(value: Any) -> tuple[str, ...]:
+    templates = _lines(value)
+    for template in templates:
+        if "{key}" not in template and "{path}" not in template:
+            raise ValueError("each template needs {key} or {path}")
+        if urlsplit(template).scheme not in {"http", "https"}:
+            raise ValueError("each template must be an absolute http(s) URL")
+    return templates
+
+
+def _method(value: Any) -> str:
+    text = _nonempty(value).upper()
+    if not re.fullmatch(r"[A-Z]{1,20}", text):
+        raise ValueError("expected an HTTP method such as PURGE, POST or GET")
+    return text
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "site.title", REQUIRED, "Site name, used as every feed's title prefix. Required outside --demo.", _nonempty
@@ -326,7 +343,25 @@ SETTINGS: tuple[Setting, ...] = (
         "How often the background check looks for database changes; a write is visible within this delay.",
         _float_between(0.05, 300),
     ),
-    Setting("cache.max_age_seconds", 60, "Cache-Control max-age of feeds and sitemaps.", _int_between(0, 86400)),
+    Setting(
+        "cache.max_age_seconds",
+        900,
+        "Cache-Control max-age: how long readers and browsers may keep a document (15 minutes, as the RSS ttl).",
+        _int_between(0, 86400),
+    ),
+    Setting(
+        "cache.s_maxage_seconds",
+        60,
+        "Cache-Control s-maxage: how long shared caches (nginx, a CDN) may serve a copy without asking; "
+        "without a purge hook a write shows through them within this plus cache.refresh_seconds.",
+        _int_between(0, 31_536_000),
+    ),
+    Setting(
+        "cache.cdn_max_age_seconds",
+        60,
+        "CDN-Cache-Control max-age (RFC 9213), for CDNs that read it before s-maxage; can be long with a purge hook.",
+        _int_between(0, 31_536_000),
+    ),
     Setting(
         "cache.archive_max_age_seconds",
         86400,
@@ -337,6 +372,35 @@ SETTINGS: tuple[Setting, ...] = (
         "cache.stale_while_revalidate_seconds", 300, "Cache-Control stale-while-revalidate.", _int_between(0, 86400)
     ),
     Setting("cache.stale_if_error_seconds", 86400, "Cache-Control stale-if-error.", _int_between(0, 604800)),
+    Setting(
+        "cache.check_before_not_modified",
+        True,
+        "Before answering 304, look for a database change the check has not applied yet (a stat and PRAGMA "
+        "data_version); if there is one the 304 is fresh for cache.refresh_seconds + 1 s only, not another s-maxage.",
+        _bool,
+    ),
+    Setting(
+        "cache.purge_url",
+        (),
+        "Purge hook: URL templates called once per affected surrogate key ({key}) or document path ({path}) "
+        "after a change; empty for none. The token in FEEDSERVER_PURGE_TOKEN is sent as a Bearer token.",
+        _url_templates,
+    ),
+    Setting("cache.purge_method", "PURGE", "HTTP method of the purge requests.", _method),
+    Setting(
+        "cache.purge_delay_seconds",
+        5.0,
+        "Wait before purging, so every worker and replica has the new version when the cache refetches; "
+        "more than cache.refresh_seconds plus the replicas' lag.",
+        _float_between(0, 600),
+    ),
+    Setting("cache.purge_retries", 5, "Attempts per purge request (backoff doubles from 0.5 s).", _int_between(1, 20)),
+    Setting(
+        "cache.purge_lock_path",
+        "feedserver-purge.lock",
+        "File whose flock elects the one process per host that sends purges (relative to the working directory).",
+        _nonempty,
+    ),
     Setting(
         "cache.max_entries", 2000, "How many rendered documents the in-memory cache keeps.", _int_between(10, 1_000_000)
     ),
@@ -361,6 +425,13 @@ SETTINGS: tuple[Setting, ...] = (
         _nonempty,
     ),
     Setting("database.readers", 2, "Read-only connections in the pool.", _int_between(1, 32)),
+    Setting(
+        "database.hold_connections",
+        True,
+        "Keep the read connections open between uses. Set false on a Litestream read replica: an open "
+        "connection stops `litestream restore -f` from applying anything.",
+        _bool,
+    ),
     Setting(
         "database.query_timeout_seconds",
         5.0,

@@ -172,14 +172,25 @@ class _Reader:
 
 
 class ReadPool:
-    """A few read-only aiosqlite connections, opened once, used one query at a time each."""
+    """A few read-only aiosqlite connections, used one query at a time each.
 
-    def __init__(self, path: Path, size: int, query_timeout: float, busy_timeout: float) -> None:
+    With `hold` (the default) they are opened once and kept. Without it each
+    query opens its own connection and closes it after, at most `size` at once:
+    on a Litestream read replica an open connection, even idle, stops
+    `litestream restore -f` from applying anything until it closes (measured
+    with Litestream 0.5.17; see the README's operations section). Renders are
+    rare (hits never query), so the ~2.5 ms a connection costs is paid per change,
+    not per request.
+    """
+
+    def __init__(self, path: Path, size: int, query_timeout: float, busy_timeout: float, hold: bool = True) -> None:
         self.path = path
         self.size = size
         self.query_timeout = query_timeout
         self.busy_timeout = busy_timeout
+        self.hold = hold
         self._idle: asyncio.Queue[_Reader] = asyncio.Queue()
+        self._slots = asyncio.Semaphore(size)  # connections open at once without `hold`
         self._all: list[_Reader] = []
         self.queries = 0  # counted so tests can prove a warm request does no database I/O
 
@@ -190,7 +201,7 @@ class ReadPool:
                 raise DatabaseUnavailable(f"database {self.path} is not a regular file")
             raise DatabaseUnavailable(f"database {self.path} does not exist")
         try:
-            for _ in range(self.size):
+            for _ in range(self.size if self.hold else 0):
                 reader = _Reader(*await connect_reader(self.path, self.busy_timeout))
                 self._all.append(reader)
                 self._idle.put_nowait(reader)
@@ -218,7 +229,7 @@ class ReadPool:
     async def fetchall(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[sqlite3.Row]:
         """Run one read query within the time limit; sqlite errors become DatabaseUnavailable."""
         self.queries += 1
-        reader = await self._idle.get()
+        reader = await self._acquire()
         # The connection runs one query at a time and this task holds it, so
         # arming its deadline here cannot race another query.
         reader.deadline[0] = time.monotonic() + self.query_timeout
@@ -243,4 +254,26 @@ class ReadPool:
             raise DatabaseUnavailable(f"database error: {exc}") from None
         finally:
             reader.deadline[0] = 0.0
+            await self._release(reader)
+
+    async def _acquire(self) -> _Reader:
+        if self.hold:
+            return await self._idle.get()
+        await self._slots.acquire()
+        try:
+            return _Reader(*await connect_reader(self.path, self.busy_timeout))
+        except sqlite3.Error as exc:
+            self._slots.release()
+            raise DatabaseUnavailable(f"cannot open database {self.path}: {exc}") from None
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def _release(self, reader: _Reader) -> None:
+        if self.hold:
             self._idle.put_nowait(reader)
+            return
+        try:
+            await reader.conn.close()
+        finally:
+            self._slots.release()

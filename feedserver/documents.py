@@ -19,6 +19,7 @@ from feedserver.feeds import FeedScope, ItemCache, build_feed, link_header, scop
 from feedserver.history import ARCHIVE, Page, listing
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
+from feedserver.origin.keys import SITE, section_key, term_key
 from feedserver.queries import ArticleKey, articles_by_pk, newest_article_keys, term_article_keys
 from feedserver.state import ScopeId, SiteState
 from feedserver.stylesheet import with_stylesheet
@@ -32,6 +33,15 @@ MEDIA_TYPES = {
 # What a browser's navigation to an RSS or Atom feed gets (feedserver.body.Body).
 BROWSER_MEDIA_TYPE = "application/xml; charset=utf-8"
 WRITERS: dict[str, Callable[[Feed], bytes]] = {"rss": render_rss, "atom": render_atom, "json": render_json}
+
+
+def scope_keys(scope: FeedScope) -> tuple[str, ...]:
+    """The surrogate key of a scope's documents (feedserver.origin.keys)."""
+    if scope.kind == "site":
+        return (SITE,)
+    if scope.section is not None:
+        return (section_key(scope.section),)
+    return (term_key(scope.kind, scope.key),)
 
 
 class FeedListing(NamedTuple):
@@ -58,6 +68,9 @@ class Document(Protocol):
     def exists(self, state: SiteState) -> bool: ...
 
     def signature(self, state: SiteState) -> Hashable: ...
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        """What the document depends on (feedserver.origin.keys): its Surrogate-Key header."""
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body: ...
 
@@ -114,6 +127,9 @@ class FeedDocument:
 
     def depends_on(self, state: SiteState) -> tuple[ScopeId, ...]:
         return self.scope.depends_on(state)
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        return scope_keys(self.scope)
 
     async def feed(self, pool: ReadPool, settings: Settings, state: SiteState, limit: int | None = None) -> FeedListing:
         """Read what the document lists; the returned function builds the feed model

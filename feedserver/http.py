@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
+from typing import NamedTuple
 
 from starlette.types import Receive, Scope, Send
 
@@ -139,19 +140,23 @@ _prefers_html = functools.lru_cache(maxsize=512)(prefers_html)
 InstanceManipulation = Callable[[Rendered, Scope, Send, bytes, bytes, bytes | None], Awaitable[bool]]
 
 
-async def send_rendered(
-    rendered: Rendered,
-    scope: Scope,
-    send: Send,
-    now: float,
-    observe: HitObserver | None = None,
-    on_a_im: InstanceManipulation | None = None,
-) -> None:
-    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding
-    (or 429 when `observe` says so, or whatever `on_a_im` answers to an `A-IM` request)."""
-    # One pass over the request headers (the first value of each counts): this
-    # runs for every cache hit, the bulk of the traffic.
-    if_none_match = if_modified_since = accept_encoding = accept = forwarded_for = a_im = None
+class RequestHeaders(NamedTuple):
+    """The request headers a cache hit is answered from (the first value of each)."""
+
+    if_none_match: bytes | None
+    if_modified_since: bytes | None
+    accept_encoding: bytes | None
+    user_agent: bytes
+    forwarded_for: bytes | None
+    a_im: bytes | None
+    accept: bytes | None = None
+
+
+def read_headers(scope: Scope) -> RequestHeaders:
+    """One pass over the request headers: this runs for every cache hit, the bulk
+    of the traffic, so conditional GET, gzip, the audience and delta feeds all
+    read what they need from it."""
+    if_none_match = if_modified_since = accept_encoding = forwarded_for = a_im = accept = None
     user_agent = b""
     for key, value in scope["headers"]:
         if key == b"if-none-match":
@@ -171,31 +176,66 @@ async def send_rendered(
             if_modified_since = bytes(value)
         elif key == b"a-im" and a_im is None:
             a_im = bytes(value)
-    # One of two variants (cache.Variant): a browser's navigation to a feed gets
-    # its bytes as application/xml, so the xml-stylesheet is applied.
-    chosen: Rendered | Variant = rendered
-    if rendered.browser is not None and accept is not None and _prefers_html(accept, rendered.media_type):
-        chosen = rendered.browser
-    etag, gzip_etag = chosen.etag, chosen.gzip_etag
-    if if_none_match is not None:
-        fresh = etag_matches(if_none_match, etag, gzip_etag)
-    else:
-        fresh = if_modified_since is not None and not_modified_since(if_modified_since, rendered, now)
+    return RequestHeaders(if_none_match, if_modified_since, accept_encoding, user_agent, forwarded_for, a_im, accept)
+
+
+def variant_of(rendered: Rendered, request: RequestHeaders) -> Rendered | Variant:
+    """The variant the request gets (cache.Variant): a browser's navigation to a feed
+    gets its bytes as application/xml, so the xml-stylesheet is applied."""
+    browser = rendered.browser
+    if browser is not None and request.accept is not None and _prefers_html(request.accept, rendered.media_type):
+        return browser
+    return rendered
+
+
+def is_fresh(rendered: Rendered, request: RequestHeaders, now: float) -> bool:
+    """True when the request is conditional and `rendered` answers it 304 (RFC 9110 13.2.2)."""
+    if request.if_none_match is not None:
+        chosen = variant_of(rendered, request)
+        return etag_matches(request.if_none_match, chosen.etag, chosen.gzip_etag)
+    return request.if_modified_since is not None and not_modified_since(request.if_modified_since, rendered, now)
+
+
+async def send_rendered(
+    rendered: Rendered,
+    scope: Scope,
+    send: Send,
+    now: float,
+    observe: HitObserver | None = None,
+    on_a_im: InstanceManipulation | None = None,
+    brief: list[tuple[bytes, bytes]] | None = None,
+    request: RequestHeaders | None = None,
+) -> None:
+    """Answer a GET or HEAD for `rendered`: 304, or 200 in the negotiated encoding
+    (or 429 when `observe` says so, or whatever `on_a_im` answers to an `A-IM` request).
+
+    `brief`: caching headers that replace the usual ones on a 304 (a short
+    lifetime, while a change the check has not applied yet may be pending).
+    `request`: the headers, when the caller has read them already."""
+    if request is None:
+        request = read_headers(scope)
+    chosen = variant_of(rendered, request)
+    fresh = is_fresh(rendered, request, now)
     if observe is not None:
-        retry_after = observe(scope, 304 if fresh else 200, user_agent, forwarded_for, now)
+        retry_after = observe(scope, 304 if fresh else 200, request.user_agent, request.forwarded_for, now)
         if retry_after:
             await send_too_many(send, retry_after)
             return
+    if_none_match, accept_encoding = request.if_none_match, request.accept_encoding
     if (
-        a_im is not None
+        request.a_im is not None
         and if_none_match is not None
         and on_a_im is not None
-        and await on_a_im(rendered, scope, send, a_im, if_none_match, accept_encoding)
+        and await on_a_im(rendered, scope, send, request.a_im, if_none_match, accept_encoding)
     ):
         return
     use_gzip = accept_encoding is not None and _accepts_gzip(accept_encoding)
     if fresh:
-        headers = [*rendered.not_modified_headers, (b"etag", (gzip_etag if use_gzip else etag).encode())]
+        etag = chosen.gzip_etag if use_gzip else chosen.etag
+        headers = [*rendered.not_modified_headers, (b"etag", etag.encode())]
+        if brief is not None:
+            replaced = {name for name, _ in brief}
+            headers = [*brief, *(h for h in headers if h[0] not in replaced)]
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         return

@@ -25,17 +25,11 @@ from feedserver.documents import Document
 from feedserver.events import ChangeListener, ChangeReport, DocumentChange
 from feedserver.feeds import ItemCache
 from feedserver.history import load_history
+from feedserver.origin.headers import cache_control, origin_headers
+from feedserver.origin.purge import Purger
 from feedserver.state import ScopeId, SiteState, StateChange, load_site_state, update_site_state
 
 logger = logging.getLogger("feedserver")
-
-
-def cache_control(settings: Settings) -> str:
-    return (
-        f"public, max-age={settings['cache.max_age_seconds']}, "
-        f"stale-while-revalidate={settings['cache.stale_while_revalidate_seconds']}, "
-        f"stale-if-error={settings['cache.stale_if_error_seconds']}"
-    )
 
 
 class FeedService:
@@ -59,6 +53,7 @@ class FeedService:
         # work, and the hits served meanwhile need their share of it.
         self._rerender_slots = asyncio.Semaphore(2)
         self.items = ItemCache()
+        self.purger = Purger(settings)  # tells a shared cache what a change touched (off unless configured)
         self._state: SiteState | None = None
         self.problem: str | None = None  # why the database cannot be served now, if it cannot
         self.database_errors = 0  # checks that found it unavailable (read by the metrics)
@@ -138,6 +133,7 @@ class FeedService:
             settings["database.readers"],
             settings["database.query_timeout_seconds"],
             settings["database.busy_timeout_seconds"],
+            hold=settings["database.hold_connections"],
         )
 
     async def reopen(self) -> None:
@@ -196,7 +192,8 @@ class FeedService:
                 or document.signature(self.state) == document.signature(state)
             ):
                 self._index(document, state)
-                return body, document.signature(state)
+                headers = origin_headers(self.settings, document.surrogate_keys(state), body.max_age)
+                return replace(body, headers=headers), document.signature(state)
 
     async def _rerender(self, document: Document) -> Rendered:
         return await self.cache.render(document.key, lambda: self._render(document))
@@ -221,8 +218,10 @@ class FeedService:
         removed section) are dropped. Without `change`, every cached document
         is looked at.
         """
-        self._state = state
+        old, self._state = self._state, state
         replaced, self._replaced = self._replaced, False
+        if old is not None:
+            self.purger.changed(old, state, replaced)
         stale = []
         changes: list[DocumentChange] = []
         for key in self._affected(change or StateChange(frozenset(), everything=True)):

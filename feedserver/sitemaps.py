@@ -19,6 +19,7 @@ from feedserver.config import Settings
 from feedserver.db import ReadPool
 from feedserver.feeds import FeedScope
 from feedserver.listing import SameHost, site_origin
+from feedserver.origin.keys import ROBOTS, SITE, sitemap_key
 from feedserver.queries import SitemapRow, news_rows, sitemap_rows
 from feedserver.sitemap_writer import (
     article_entries,
@@ -93,6 +94,9 @@ class RobotsDocument:
     def signature(self, state: SiteState) -> Hashable:
         return "robots"  # settings only: they do not change while the process runs
 
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        return (ROBOTS,)
+
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         base = settings.base_url
         lines = [
@@ -129,6 +133,9 @@ class SitemapIndexDocument:
     def signature(self, state: SiteState) -> Hashable:
         return tuple((name, lastmod) for name, lastmod, _ in self._entries(state))
 
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        return (SITE,)
+
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         entries = self._entries(state)
         content = sitemap_index(
@@ -155,6 +162,9 @@ class SectionsSitemapDocument:
     def signature(self, state: SiteState) -> Hashable:
         return tuple(section_pages(state)[self.page - 1])
 
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        return (SITE,)
+
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         page = section_pages(state)[self.page - 1]
         urls = [(settings.section_url(slug) if slug else settings.home_url, lastmod) for slug, lastmod in page]
@@ -177,6 +187,9 @@ class ArticleSitemapDocument:
 
     def signature(self, state: SiteState) -> Hashable:
         return archive_of(state).files[self.name].signature
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        return (sitemap_key(self.name),)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         file: ArchiveFile = archive_of(state).files[self.name]
@@ -236,6 +249,9 @@ class NewsSitemapDocument:
             return ("index", news.pages)
         page = self.page or 1
         return ("urlset", news.page_keys(page), news.version)
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        return (SITE,)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         news = archive_of(state).news

@@ -267,6 +267,9 @@ async def test_archives_keep_their_bytes_as_new_articles_arrive(db_path: Path, c
         subscription = (await get(client, "/feed.atom")).content
         for response in before.values():
             assert "max-age=86400" in response.headers["cache-control"]
+            # Shared caches and CDNs keep an archive as long (feedserver.origin.headers).
+            assert "s-maxage=86400" in response.headers["cache-control"]
+            assert response.headers["cdn-cache-control"].startswith("max-age=86400,")
         assert "max-age=86400" not in (await get(client, "/feed.atom")).headers["cache-control"]
         clock.advance(60)
         with cms_connection(db_path, clock) as conn:

@@ -26,7 +26,9 @@ SECTION_PATHS = tuple(f"/section/berita{p}" for p in FEED_PATHS) + tuple(
 )
 DOCUMENT_PATHS = (*FEED_PATHS, *SECTION_PATHS, "/")
 IDENTITY = {"Accept-Encoding": "identity"}
-NOT_MODIFIED_HEADERS = {"etag", "cache-control", "vary"}
+# RFC 9110 15.4.5: the headers a 200 would carry that a cache updates on a 304; the
+# surrogate keys and CDN-Cache-Control too, so a revalidated copy keeps them.
+NOT_MODIFIED_HEADERS = {"etag", "cache-control", "vary", "cdn-cache-control", "surrogate-key", "cache-tag"}
 
 
 def vary_of(path: str) -> str:

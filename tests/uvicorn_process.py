@@ -92,8 +92,8 @@ def running_server(
     ready_timeout: float = 15,
     port: int | None = None,
 ) -> Iterator[RunningServer]:
-    """`python -m feedserver serve` on a free port of 127.0.0.1 (or `port`, for a test
-    whose site.base_url must name it), stopped when the block ends."""
+    """`python -m feedserver serve` on a free port of 127.0.0.1 (or `port`: a test whose
+    site.base_url must name it, or a restart on the same address), stopped when the block ends."""
     port = port or free_port()
     log = workdir / f"server-{port}.log"
     with open(log, "wb") as out:

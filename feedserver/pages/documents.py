@@ -11,8 +11,9 @@ from pathlib import Path
 from feedserver.body import Body
 from feedserver.config import Settings
 from feedserver.db import ReadPool
-from feedserver.documents import FeedDocument
+from feedserver.documents import FeedDocument, scope_keys
 from feedserver.feeds import FeedScope, ItemCache
+from feedserver.origin.keys import SITE, section_chain
 from feedserver.pages.i18n import Labels
 from feedserver.pages.opml import render_opml
 from feedserver.pages.render import (
@@ -82,6 +83,13 @@ class PageDocument:
         )
         return ("page", self.scope.signature(state), tree_signature(state), newest)
 
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        """Its feed's key; a section page also names its parents' (its breadcrumb), the
+        site's page every section, tag and author (SITE: any of them touches it)."""
+        if self.scope.section is not None:
+            return tuple(dict.fromkeys([*scope_keys(self.scope), *section_chain(self.scope.section)]))
+        return scope_keys(self.scope)
+
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         found = await FeedDocument(self.scope, "rss", self.items).feed(pool, settings, state, settings["pages.items"])
         section = self.scope.section
@@ -138,6 +146,9 @@ class IndexDocument:
     def signature(self, state: SiteState) -> Hashable:
         return ("index", index_signature(self.kind, state))
 
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        return (SITE,)  # any tag or author change touches the site key too (origin.keys)
+
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         index = term_index(self.kind, state, settings)
         terms = state.terms(self.kind).by_slug
@@ -157,6 +168,9 @@ class OpmlDocument:
     def signature(self, state: SiteState) -> Hashable:
         terms = tuple(index_signature(kind, state) for kind in INDEX_PATHS)
         return ("opml", tree_signature(state), terms, FeedScope.site().last_modified(state))
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        return (SITE,)
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         base = settings.base_url
@@ -186,6 +200,9 @@ class AssetDocument:
 
     def signature(self, state: SiteState) -> Hashable:
         return ("asset", self.key)
+
+    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
+        return ()  # the package and the settings only: purged with `all`
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         source, media_type = ASSETS[self.key]
