@@ -7,7 +7,7 @@ the cache alone hashes and compresses it (feedserver.cache).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,10 @@ class Body:
     links: str = ""  # an HTTP Link header value (RFC 8288), e.g. WebSub's rel=hub and rel=self
     # Headers for shared caches (feedserver.origin.headers), sent on 200 and 304 alike.
     headers: tuple[tuple[bytes, bytes], ...] = ()
+    # The same bytes under another media type for a browser's navigation (Accept
+    # prefers text/html): browsers show application/rss+xml as text or a download,
+    # but apply the xml-stylesheet of application/xml. None: one variant only.
+    browser_media_type: str | None = field(default=None, kw_only=True)
 
 
 class Gone(LookupError):

@@ -79,6 +79,18 @@ class GzipStream:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """The same bytes under another media type: what a browser's navigation to an RSS
+    or Atom feed gets (feedserver.body.Body.browser_media_type). Its own ETags, as a
+    strong validator changes with the Content-Type (RFC 9110 8.8.1)."""
+
+    etag: str
+    gzip_etag: str
+    headers: list[tuple[bytes, bytes]]
+    gzip_headers: list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True)
 class Rendered:
     """One version of a document, ready to send: both encodings and their headers.
 
@@ -97,6 +109,8 @@ class Rendered:
     gzip_headers: list[tuple[bytes, bytes]]
     not_modified_headers: list[tuple[bytes, bytes]]
     length: int  # of the identity bytes
+    media_type: str = ""  # the registered type, which the browser variant is weighed against
+    browser: Variant | None = None  # None: the only variant (see Variant)
 
     @property
     def identity(self) -> bytes:
@@ -133,16 +147,35 @@ def make_rendered(
         cache_control = re.sub(r"\b(max-age|s-maxage)=[0-9]+", rf"\g<1>={body.max_age}", cache_control)
     etag = f'"{digest}"'
     gzip_etag = f'"{digest}-gz"'
-    common = [
-        (b"content-type", body.media_type.encode()),
-        (b"last-modified", formatdate(body.last_modified, usegmt=True).encode()),
-        (b"cache-control", cache_control.encode()),
-        (b"vary", b"Accept-Encoding"),
-        (b"x-content-type-options", b"nosniff"),
-        *body.headers,
-    ]
-    if body.links:
-        common.append((b"link", body.links.encode()))
+    # Vary: a browser's navigation gets the same bytes under application/xml
+    # (feedserver.http.prefers_html): shared caches keep the two apart.
+    vary = b"Accept, Accept-Encoding" if body.browser_media_type else b"Accept-Encoding"
+
+    def common(media_type: str) -> list[tuple[bytes, bytes]]:
+        headers = [
+            (b"content-type", media_type.encode()),
+            (b"last-modified", formatdate(body.last_modified, usegmt=True).encode()),
+            (b"cache-control", cache_control.encode()),
+            (b"vary", vary),
+            (b"x-content-type-options", b"nosniff"),
+            *body.headers,
+        ]
+        if body.links:
+            headers.append((b"link", body.links.encode()))
+        return headers
+
+    def variant(media_type: str, etag: str, gzip_etag: str) -> Variant:
+        return Variant(
+            etag,
+            gzip_etag,
+            headers=[*common(media_type), (b"etag", etag.encode())],
+            gzip_headers=[*common(media_type), (b"etag", gzip_etag.encode()), (b"content-encoding", b"gzip")],
+        )
+
+    main = variant(body.media_type, etag, gzip_etag)
+    browser = None
+    if body.browser_media_type:
+        browser = variant(body.browser_media_type, f'"{digest}-xsl"', f'"{digest}-xsl-gz"')
     return Rendered(
         body=encoded.body,
         gzip_body=compressed,
@@ -150,10 +183,12 @@ def make_rendered(
         gzip_etag=gzip_etag,
         last_modified=body.last_modified,
         signature=signature,
-        headers=[*common, (b"etag", etag.encode())],
-        gzip_headers=[*common, (b"etag", gzip_etag.encode()), (b"content-encoding", b"gzip")],
-        not_modified_headers=[(b"cache-control", cache_control.encode()), (b"vary", b"Accept-Encoding"), *body.headers],
+        headers=main.headers,
+        gzip_headers=main.gzip_headers,
+        not_modified_headers=[(b"cache-control", cache_control.encode()), (b"vary", vary), *body.headers],
         length=length,
+        media_type=body.media_type.partition(";")[0].strip(),
+        browser=browser,
     )
 
 
@@ -176,6 +211,8 @@ class Validators:
     last_modified: int
     signature: Hashable
     not_modified_headers: list[tuple[bytes, bytes]]
+    media_type: str = ""  # as Rendered's: the browser variant is weighed against it
+    browser: Variant | None = None  # the browser variant's ETags (Rendered.browser)
 
     @classmethod
     def of(cls, rendered: Rendered) -> Validators:
@@ -185,6 +222,8 @@ class Validators:
             rendered.last_modified,
             rendered.signature,
             rendered.not_modified_headers,
+            rendered.media_type,
+            rendered.browser,
         )
 
 

@@ -329,6 +329,12 @@ SETTINGS: tuple[Setting, ...] = (
         _url_template("slug"),
     ),
     Setting("feeds.items", 50, "How many articles each feed lists.", _int_between(1, 500)),
+    Setting(
+        "pages.items",
+        20,
+        "How many articles a page (/, /section/.../) lists: its feed's newest (at most feeds.items).",
+        _int_between(1, 500),
+    ),
     Setting("feeds.full_content", True, "Include full article HTML (true) or the summary only (false).", _bool),
     Setting("feeds.ttl_minutes", 15, "RSS ttl: how long readers may cache a feed.", _int_between(1, 1440)),
     Setting(

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from feedserver.body import Body
 from feedserver.config import Settings
 from feedserver.db import ReadPool
 from feedserver.feeds import FeedScope, ItemCache, build_feed, link_header, scope_prefix, trail_titles
 from feedserver.history import ARCHIVE, Page, listing
-from feedserver.homepage import render_home
 from feedserver.jsonfeed import render_json
 from feedserver.model import Feed, FeedItem
 from feedserver.origin.keys import SITE, section_key
 from feedserver.queries import ArticleKey, articles_by_pk, newest_article_keys, term_article_keys
 from feedserver.state import ScopeId, SiteState
+from feedserver.stylesheet import with_stylesheet
 from feedserver.text import is_blank
 from feedserver.xmlfeeds import render_atom, render_rss
 
@@ -31,7 +31,25 @@ MEDIA_TYPES = {
     "atom": "application/atom+xml; charset=utf-8",
     "json": "application/feed+json; charset=utf-8",
 }
+# What a browser's navigation to an RSS or Atom feed gets (feedserver.body.Body).
+BROWSER_MEDIA_TYPE = "application/xml; charset=utf-8"
 WRITERS: dict[str, Callable[[Feed], bytes]] = {"rss": render_rss, "atom": render_atom, "json": render_json}
+
+
+def scope_keys(scope: FeedScope) -> tuple[str, ...]:
+    """The surrogate key of a scope's documents (feedserver.origin.keys)."""
+    if scope.kind == "site":
+        return (SITE,)
+    if scope.kind == "section":
+        return (section_key(scope.key),)
+    return (f"{scope.kind}/{scope.key}",)  # tag/{slug}, author/{slug}
+
+
+class FeedListing(NamedTuple):
+    """What a feed document lists: `build()` makes its model, dated `last_modified`."""
+
+    build: Callable[[], Feed]
+    last_modified: int
 
 
 class Document(Protocol):
@@ -112,13 +130,13 @@ class FeedDocument:
         return self.scope.depends_on(state)
 
     def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
-        if self.scope.kind == "site":
-            return (SITE,)
-        if self.scope.kind == "section":
-            return (section_key(self.scope.key),)
-        return (f"{self.scope.kind}/{self.scope.key}",)  # tag/{slug}, author/{slug}
+        return scope_keys(self.scope)
 
-    async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
+    async def feed(self, pool: ReadPool, settings: Settings, state: SiteState, limit: int | None = None) -> FeedListing:
+        """Read what the document lists; the returned function builds the feed model
+        (run it in a worker thread: it is most of a render's CPU outside the writer).
+        With `limit`, the subscription document's newest `limit` items only, with no
+        history links: what the HTML pages (feedserver.pages) list."""
         archive = self.page is not None and self.page.kind == ARCHIVE
         # An archive's month of items would evict the ones the subscription
         # documents share: its items are built for this render only.
@@ -126,38 +144,42 @@ class FeedDocument:
         assert state.archive is not None and state.history is not None
         slugs = self.scope.section_slugs(state)
         term = self.scope.term(state)
-        kind = self.scope.kind
 
-        def keys_of(limit: int, before: int | None, since: int | None) -> Awaitable[list[ArticleKey]]:
+        def keys_of(count: int, before: int | None, since: int | None) -> Awaitable[list[ArticleKey]]:
             if term is not None:
-                return term_article_keys(pool, kind, term.pk, state.now, limit, before=before, since=since)
-            return newest_article_keys(pool, slugs, state.now, limit, before=before, since=since)
+                return term_article_keys(pool, self.scope.kind, term.pk, state.now, count, before=before, since=since)
+            return newest_article_keys(pool, slugs, state.now, count, before=before, since=since)
 
-        found = await listing(
-            keys_of,
-            state.archive.calendar,
-            state.history,
-            settings["feeds.items"],
-            scope_prefix(self.scope),
-            self.page,
-        )
+        if limit is not None:
+            keys, links, updated = await keys_of(min(limit, settings["feeds.items"]), None, None), None, None
+            last_modified = self.scope.last_modified(state)
+        else:
+            found = await listing(
+                keys_of,
+                state.archive.calendar,
+                state.history,
+                settings["feeds.items"],
+                scope_prefix(self.scope),
+                self.page,
+            )
+            keys, links = found.keys, found.links
+            # An archive is dated by its own articles (its bytes must not move with
+            # other months); HTTP Last-Modified also by its month's newest write, so
+            # a removal dates it forward. Other documents by the scope's newest change.
+            updated = found.newest_change if archive else None
+            last_modified = self.scope.last_modified(state)
+            if archive and self.page is not None:
+                last_modified = max(found.newest_change, state.history.month_stamp(self.page.value)[1])
         built: list[FeedItem | int] = []  # a built item, or the pk of a row to build
-        for key in found.keys:
+        for key in keys:
             cache_key = ItemCache.key(
                 key.pk, key.id, key.revision, key.updated_at, trail_titles(key.section, state.sections), settings
             )
             built.append(items.lookup(cache_key) or key.pk)
         missing = [entry for entry in built if isinstance(entry, int)]
         rows = await articles_by_pk(pool, missing, state.now, settings["feeds.full_content"])
-        # An archive is dated by its own articles (its bytes must not move with
-        # other months); HTTP Last-Modified also by its month's newest write, so
-        # a removal dates it forward. Other documents by the scope's newest change.
-        updated = found.newest_change if archive else None
-        last_modified = self.scope.last_modified(state)
-        if archive and self.page is not None:
-            last_modified = max(found.newest_change, state.history.month_stamp(self.page.value)[1])
 
-        def write() -> bytes:  # runs in the cache's worker thread, with gzip and hashing
+        def build() -> Feed:
             feed_items = []
             for entry in built:
                 if isinstance(entry, int):
@@ -171,33 +193,21 @@ class FeedDocument:
                 if not is_blank(item.title):
                     feed_items.append(item)
             page_path = self.page.path if self.page is not None else ""
-            feed = build_feed(self.scope, self.fmt, feed_items, state, settings, page_path, found.links, updated)
-            return WRITERS[self.fmt](feed)
+            return build_feed(self.scope, self.fmt, feed_items, state, settings, page_path, links, updated)
 
+        return FeedListing(build, last_modified)
+
+    async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
+        found = await self.feed(pool, settings, state)
+
+        def write() -> bytes:  # runs in the cache's worker thread, with gzip and hashing
+            xml = WRITERS[self.fmt](found.build())
+            return xml if self.fmt == "json" else with_stylesheet(xml, settings.base_url)
+
+        archive = self.page is not None and self.page.kind == ARCHIVE
         max_age = settings["cache.archive_max_age_seconds"] if archive else None
         # WebSub's rel=hub and rel=self (W3C WebSub 4) on the subscription document only:
         # it is the topic; history pages are reached from it (RFC 5005).
         links = link_header(settings, settings.base_url + self.key) if self.page is None else ""
-        return Body(write, last_modified, MEDIA_TYPES[self.fmt], max_age, links)
-
-
-@dataclass(frozen=True)
-class HomeDocument:
-    """The front page for a person: the site, its sections and their feeds."""
-
-    key: str = "/"
-
-    def exists(self, state: SiteState) -> bool:
-        return True
-
-    def signature(self, state: SiteState) -> Hashable:
-        return (
-            tuple(sorted((s.slug, s.title, s.description) for s in state.sections.values())),
-            FeedScope.site().last_modified(state),
-        )
-
-    def surrogate_keys(self, state: SiteState) -> tuple[str, ...]:
-        return (SITE,)
-
-    async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
-        return Body(render_home(settings, state), FeedScope.site().last_modified(state), "text/html; charset=utf-8")
+        browser = BROWSER_MEDIA_TYPE if self.fmt != "json" else None
+        return Body(write, found.last_modified, MEDIA_TYPES[self.fmt], max_age, links, browser_media_type=browser)

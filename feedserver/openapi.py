@@ -28,6 +28,9 @@ MEDIA_TYPES = {  # by the end of the URL path
     ".json": "application/feed+json",
     ".xml": "application/xml",
     ".txt": "text/plain",
+    ".opml": "text/x-opml",
+    ".css": "text/css",
+    ".xsl": "text/xsl",
     "/": "text/html",
 }
 KINDS = {
@@ -36,6 +39,9 @@ KINDS = {
     ".json": "JSON Feed 1.1",
     ".xml": "Sitemap",
     ".txt": "robots.txt",
+    ".opml": "OPML 2.0 subscription list of every feed",
+    ".css": "The pages' stylesheet",
+    ".xsl": "XSLT that renders feeds and sitemaps in a browser",
     "/": "Front page",
 }
 TEXT = {"text/plain": {"schema": {"type": "string"}}}
@@ -52,6 +58,11 @@ REQUEST_HEADERS = [
     ("If-None-Match", "ETags the client holds (RFC 9110 13.1.2), compared weakly."),
     ("If-Modified-Since", "An HTTP date; ignored when malformed or in the future."),
     ("Accept-Encoding", "gzip is served when accepted; the ETag then ends in -gz."),
+    (
+        "Accept",
+        "RSS and Atom: when text/html ranks above the feed's type (a browser's navigation), the same bytes "
+        "come as application/xml, so the browser applies their xml-stylesheet; the ETag then has -xsl.",
+    ),
 ]
 
 

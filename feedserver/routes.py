@@ -14,12 +14,13 @@ from starlette.routing import Route
 from feedserver.body import Gone
 from feedserver.cache import Discarded
 from feedserver.db import DatabaseUnavailable
-from feedserver.documents import Document, FeedDocument, HomeDocument
+from feedserver.documents import Document, FeedDocument
 from feedserver.feeds import EXTENSIONS, FeedScope
 from feedserver.history import ARCHIVE, PAGED, Page, parse_cursor, parse_month
 from feedserver.http import NotModifiedResponse, RenderedResponse, is_not_modified
 from feedserver.listing import SECTION_SLUG
 from feedserver.openapi import OpenAPISchema
+from feedserver.pages import ASSETS, INDEX_PATHS, AssetDocument, IndexDocument, OpmlDocument, page_document
 from feedserver.service import FeedService
 from feedserver.sitemaps import (
     ArticleSitemapDocument,
@@ -39,11 +40,12 @@ CURSOR = r"[0-9]{8}T[0-9]{6}Z-[1-9][0-9]{0,5}"
 HISTORY_PATH = re.compile(
     rf"^(?P<slug>{SLUG})/(?:archive/(?P<month>{MONTH})|page/(?P<cursor>{CURSOR}))/feed\.(?P<fmt>rss|atom|json)$"
 )
-MONTH_PATH = re.compile(rf"^{MONTH}$")
-CURSOR_PATH = re.compile(rf"^{CURSOR}$")
+SECTION_PAGE = re.compile(rf"^(?P<slug>{SLUG})/$")
 # feedserver.slugs: lower-case ASCII letters, digits and single hyphens (a stored
 # slug may be longer than a derived one, so no length bound here).
 TERM_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MONTH_PATH = re.compile(rf"^{MONTH}$")
+CURSOR_PATH = re.compile(rf"^{CURSOR}$")
 RETRY_AFTER_SECONDS = 30
 SECTIONS_SITEMAP = re.compile(r"^sections(?:-(?P<page>[2-9]|[1-9][0-9]{1,5}))?$")
 ARTICLES_SITEMAP = re.compile(r"^articles-[0-9]{4}-[0-9]{2}(?:-[0-9]{2}(?:-[1-9][0-9]{0,5})?)?$")
@@ -97,7 +99,19 @@ def unavailable() -> Response:
 
 
 async def home(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
-    return await serve_document(request, HomeDocument())
+    """The site's page: its newest articles, how to subscribe, the section tree."""
+    return await serve_document(request, page_document(FeedScope.site(), _service(request).items))
+
+
+async def opml(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
+    return await serve_document(request, OpmlDocument())
+
+
+def asset(path: str) -> Route:
+    async def endpoint(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
+        return await serve_document(request, AssetDocument(path))
+
+    return Route(path, endpoint, methods=["GET", "HEAD"])
 
 
 def site_feed(fmt: str) -> Route:
@@ -138,17 +152,22 @@ def site_history(kind: str, fmt: str) -> Route:
 
 
 async def section_feed(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
-    """A section's feed: /section/<section path>/feed.rss, feed.atom or feed.json, and
-    its history: /section/<section path>/archive/YYYY-MM/feed.rss, .../page/.../feed.rss."""
+    """A section's page, /section/<section path>/; its feed: feed.rss, feed.atom or feed.json
+    there; and its history: /section/<section path>/archive/YYYY-MM/feed.rss, .../page/.../feed.rss."""
     rest: str = request.path_params["rest"]
     items = _service(request).items
+    if page := SECTION_PAGE.match(rest):
+        return await serve_document(request, page_document(FeedScope.of_section(page["slug"]), items))
     if match := HISTORY_PATH.match(rest):
-        page = history_page(match["month"], match["cursor"])
-        document = FeedDocument(FeedScope.of_section(match["slug"]), match["fmt"], items, page)
-        return await serve_document(request, document)
+        history = history_page(match["month"], match["cursor"])
+        return await serve_document(
+            request, FeedDocument(FeedScope.of_section(match["slug"]), match["fmt"], items, history)
+        )
     match = SECTION_PATH.match(rest)
     if match is None:
-        raise HTTPException(404, "Not a feed URL: use /section/<section path>/feed.rss, feed.atom or feed.json.")
+        raise HTTPException(
+            404, "Not a section URL: use /section/<section path>/ or feed.rss, feed.atom or feed.json there."
+        )
     return await serve_document(request, FeedDocument(FeedScope.of_section(match["slug"]), match["fmt"], items))
 
 
@@ -178,6 +197,27 @@ def term_feed(kind: str, fmt: str, history: str | None = None) -> Route:
         methods=["GET", "HEAD"],
         name=f"{kind}_{history or 'feed'}_{fmt}",
     )
+
+
+def term_page(kind: str) -> Route:
+    """A tag's or an author's page: /tag/<slug>/, /author/<slug>/."""
+
+    async def endpoint(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
+        slug: str = request.path_params["slug"]
+        missing = f"Unknown {kind}: /{kind}/<slug>/, with the {kind}'s slug ({INDEX_PATHS[kind]} lists them)."
+        if not TERM_SLUG.match(slug):
+            raise HTTPException(404, missing)
+        return await serve_document(request, page_document(FeedScope(kind, slug), _service(request).items), missing)
+
+    return Route(f"/{kind}/{{slug}}/", endpoint, methods=["GET", "HEAD"], name=f"{kind}_page")
+
+
+def term_index(kind: str) -> Route:
+    async def endpoint(request: Request) -> Response | RenderedResponse | NotModifiedResponse:
+        """Every tag (or author) with an article, with its page and feeds."""
+        return await serve_document(request, IndexDocument(kind))
+
+    return Route(INDEX_PATHS[kind], endpoint, methods=["GET", "HEAD"], name=f"{kind}_index")
 
 
 async def healthz(request: Request) -> Response:
@@ -253,10 +293,11 @@ def _openapi_pattern(*patterns: re.Pattern[str]) -> str:
 OPENAPI = OpenAPISchema(
     parameters={
         "rest": {
-            "description": "A section path, then the feed file: berita/tiongkok/feed.rss, .atom or .json.",
-            "schema": {"type": "string", "pattern": _openapi_pattern(SECTION_PATH, HISTORY_PATH)},
+            "description": "A section path, then / for its page, the feed file (berita/tiongkok/feed.rss, .atom "
+            "or .json), or a page of its history (berita/archive/2025-06/feed.rss).",
+            "schema": {"type": "string", "pattern": _openapi_pattern(SECTION_PATH, SECTION_PAGE, HISTORY_PATH)},
             "example": "berita/feed.rss",
-            "x-media-types": ["application/rss+xml", "application/atom+xml", "application/feed+json"],
+            "x-media-types": ["text/html", "application/rss+xml", "application/atom+xml", "application/feed+json"],
         },
         "slug": {
             "description": "A tag's or an author's slug: lower-case ASCII letters, digits and hyphens.",
@@ -298,6 +339,10 @@ ROUTES = [
         for history in (None, ARCHIVE, PAGED)
         for fmt in EXTENSIONS
     ),
+    *(term_page(kind) for kind in ("tag", "author")),
+    *(term_index(kind) for kind in ("tag", "author")),
+    Route("/feeds.opml", opml, methods=["GET", "HEAD"]),
+    *(asset(path) for path in ASSETS),
     Route("/healthz", healthz, methods=["GET", "HEAD"]),
     Route("/robots.txt", robots, methods=["GET", "HEAD"]),
     Route("/sitemap.xml", sitemap_index, methods=["GET", "HEAD"]),

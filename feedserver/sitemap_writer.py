@@ -80,19 +80,20 @@ def loc(url: str) -> str:
     return escape(url, quote=False) if "&" in url or "<" in url or ">" in url else url
 
 
-def _urlset_head(news: bool) -> str:
+def _urlset_head(news: bool, stylesheet: str) -> str:
     extension = f'xmlns:news="{NEWS_NS}"' if news else f'xmlns:image="{IMAGE_NS}"'
-    return f'{XML_DECLARATION}<urlset xmlns="{SITEMAP_NS}" {extension}>\n'
+    return f'{XML_DECLARATION}{stylesheet}<urlset xmlns="{SITEMAP_NS}" {extension}>\n'
 
 
-def urlset(chunks: Iterable[str], news: bool = False) -> bytes:
-    """A complete urlset around the entry chunks (an empty one when there are none)."""
-    return "".join([_urlset_head(news), *chunks, "</urlset>\n"]).encode("utf-8")
+def urlset(chunks: Iterable[str], news: bool = False, stylesheet: str = "") -> bytes:
+    """A complete urlset around the entry chunks (an empty one when there are none).
+    `stylesheet` is an xml-stylesheet processing instruction (feedserver.stylesheet), or ""."""
+    return "".join([_urlset_head(news, stylesheet), *chunks, "</urlset>\n"]).encode("utf-8")
 
 
-def urlset_ends() -> tuple[bytes, bytes]:
+def urlset_ends(stylesheet: str = "") -> tuple[bytes, bytes]:
     """The start and end of an article urlset, for a writer that streams the entries."""
-    return _urlset_head(False).encode(), b"</urlset>\n"
+    return _urlset_head(False, stylesheet).encode(), b"</urlset>\n"
 
 
 def article_entries(rows: Sequence[SitemapRow], tz: ZoneInfo, same_host: SameHost) -> bytes:
@@ -155,9 +156,9 @@ def news_entries(rows: Sequence[NewsRow], publication: str, language: str, tz: Z
     return "".join(parts)
 
 
-def sitemap_index(entries: Iterable[tuple[str, int | None]], tz: ZoneInfo) -> bytes:
+def sitemap_index(entries: Iterable[tuple[str, int | None]], tz: ZoneInfo, stylesheet: str = "") -> bytes:
     """A sitemapindex of absolute sitemap URLs, each with its lastmod when known."""
-    parts = [f'{XML_DECLARATION}<sitemapindex xmlns="{SITEMAP_NS}">\n']
+    parts = [f'{XML_DECLARATION}{stylesheet}<sitemapindex xmlns="{SITEMAP_NS}">\n']
     for url, lastmod in entries:
         date = f"<lastmod>{w3c(lastmod, tz)}</lastmod>" if lastmod else ""
         parts.append(f"<sitemap><loc>{escape(uri(url), quote=False)}</loc>{date}</sitemap>\n")

@@ -30,6 +30,7 @@ from feedserver.sitemap_writer import (
     urlset_ends,
 )
 from feedserver.state import SiteState
+from feedserver.stylesheet import stylesheet_pi
 from feedserver.text import is_blank
 
 XML_MEDIA_TYPE = "application/xml; charset=utf-8"
@@ -138,7 +139,11 @@ class SitemapIndexDocument:
 
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         entries = self._entries(state)
-        content = sitemap_index(((sitemap_url(settings, n), lastmod) for n, lastmod, _ in entries), settings.timezone)
+        content = sitemap_index(
+            ((sitemap_url(settings, n), lastmod) for n, lastmod, _ in entries),
+            settings.timezone,
+            stylesheet_pi(settings.base_url),
+        )
         return Body(content, max((changed for _, _, changed in entries), default=0), XML_MEDIA_TYPE)
 
 
@@ -164,7 +169,7 @@ class SectionsSitemapDocument:
     async def render(self, pool: ReadPool, settings: Settings, state: SiteState) -> Body:
         page = section_pages(state)[self.page - 1]
         urls = [(settings.section_url(slug) if slug else settings.home_url, lastmod) for slug, lastmod in page]
-        content = urlset([page_entries(urls, settings.timezone)])
+        content = urlset([page_entries(urls, settings.timezone)], stylesheet=stylesheet_pi(settings.base_url))
         return Body(content, max(lastmod for _, lastmod in page), XML_MEDIA_TYPE)
 
 
@@ -198,7 +203,7 @@ class ArticleSitemapDocument:
         self, pool: ReadPool, settings: Settings, state: SiteState, file: ArchiveFile
     ) -> AsyncIterator[bytes]:
         same_host = SameHost(settings.base_url)
-        head, tail = urlset_ends()
+        head, tail = urlset_ends(stylesheet_pi(settings.base_url))
         yield head
 
         def fetch(after: tuple[int, str] | None, left: int) -> Awaitable[list[SitemapRow]]:
@@ -253,7 +258,8 @@ class NewsSitemapDocument:
         news = archive_of(state).news
         if self.page is None and news.pages > 1:
             urls = [(f"{settings.base_url}/news-sitemap-{n}.xml", None) for n in range(1, news.pages + 1)]
-            return Body(sitemap_index(urls, settings.timezone), news.last_modified, XML_MEDIA_TYPE)
+            index = sitemap_index(urls, settings.timezone, stylesheet_pi(settings.base_url))
+            return Body(index, news.last_modified, XML_MEDIA_TYPE)
         page = self.page or 1
         origin = site_origin(settings.base_url)
         rows = await news_rows(pool, news.since, state.now, origin, news.before(page), news.page_size)
@@ -270,6 +276,6 @@ class NewsSitemapDocument:
                 settings.timezone,
                 SameHost(settings.base_url),
             )
-            return urlset([chunk], news=True)
+            return urlset([chunk], news=True, stylesheet=stylesheet_pi(settings.base_url))
 
         return Body(write, news.last_modified, XML_MEDIA_TYPE)

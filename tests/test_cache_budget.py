@@ -70,6 +70,37 @@ async def test_a_dropped_but_unchanged_feed_is_revalidated_without_a_render(
         assert response.status_code == 200 and article_ids(response.content, "rss")[0] == "baru"
 
 
+# What Chromium sends when it navigates (tests/test_pages.py): it gets the browser variant.
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+@pytest.mark.anyio
+async def test_a_dropped_feed_revalidates_each_variant_by_its_own_etag(site: Path, clock: FakeClock) -> None:
+    """The validators kept for a dropped version carry the browser variant's ETags too
+    (feedserver.cache.Validators): a browser's copy is answered 304 with its own ETag,
+    never relabelled with the reader variant's, and without a render."""
+    async with serve(make_settings(site, cache__max_entries=10), clock) as (client, app):
+        cache = app.state.service.cache
+        identity = {"Accept-Encoding": "identity"}
+        browser = {path: await client.get(path, headers={**identity, "Accept": BROWSER_ACCEPT}) for path in paths()}
+        reader = {path: await client.get(path, headers=identity) for path in paths()}
+        dropped = [path for path in paths() if path not in cache.entries]
+        assert dropped
+        renders = cache.renders
+        for path in dropped:
+            etag = browser[path].headers["etag"]
+            assert etag.endswith('-xsl"') and etag != reader[path].headers["etag"]
+            again = await client.get(path, headers={**identity, "Accept": BROWSER_ACCEPT, "If-None-Match": etag})
+            assert again.status_code == 304 and again.headers["etag"] == etag, path
+        assert cache.renders == renders
+        # A reader holding the browser's ETag does not hold its own variant: the bytes
+        # under its own type and ETag.
+        crossed = await client.get(
+            dropped[0], headers={**identity, "If-None-Match": browser[dropped[0]].headers["etag"]}
+        )
+        assert crossed.status_code == 200 and crossed.headers["etag"] == reader[dropped[0]].headers["etag"]
+
+
 @pytest.mark.anyio
 async def test_a_hit_keeps_a_feed_cached(site: Path, clock: FakeClock) -> None:
     async with serve(make_settings(site, cache__max_entries=10), clock) as (client, app):

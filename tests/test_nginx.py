@@ -194,3 +194,32 @@ def test_purge_hook_through_nginx_beats_a_long_s_maxage(tmp_path: Path, site: Pa
             )
             assert client.get("/section/ekonomi/feed.atom", headers=headers).headers["x-cache-status"] == "HIT"
         assert all(server.alive() for server in servers)
+
+
+def test_nginx_keeps_the_browser_and_the_reader_variant_apart(tmp_path: Path, site: Path) -> None:
+    """RSS and Atom as a browser's navigation gets them (application/xml, for the XSL)
+    and as a reader does: two copies in nginx whatever the raw Accept, never one
+    served for the other (config/nginx/feedserver.conf normalises Accept)."""
+    browsers = (
+        "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    )
+    readers = ("", "*/*", "application/rss+xml, application/atom+xml;q=0.9, */*;q=0.1")
+    with (
+        tier(tmp_path, site, {"cache.refresh_seconds": REFRESH_SECONDS}) as (_servers, nginx),
+        nginx.client() as client,
+    ):
+        for path, registered in (
+            ("/feed.rss", "application/rss+xml"),
+            ("/section/berita/feed.atom", "application/atom+xml"),
+        ):
+            for accept in (*browsers, *readers, *browsers, *readers):
+                headers = {**IDENTITY, **({"Accept": accept} if accept else {})}
+                response = client.get(path, headers=headers)
+                assert response.status_code == 200
+                expected = "application/xml" if accept in browsers else registered
+                assert response.headers["content-type"].split(";")[0] == expected, (path, accept)
+            # Every spelling after the first of its variant is a HIT: two copies, not five.
+            for accept in (*browsers, *readers):
+                headers = {**IDENTITY, **({"Accept": accept} if accept else {})}
+                assert client.get(path, headers=headers).headers["x-cache-status"] == "HIT", (path, accept)

@@ -6,7 +6,7 @@
 - `section/<slug>`: the feeds of that section path. A change in section
   `berita/tiongkok` touches `section/berita/tiongkok` and `section/berita`: each
   section on its chain, as a parent's feed lists its subsections' articles.
-- `tag/<slug>`, `author/<slug>`: the feeds of that tag or author.
+- `tag/<slug>`, `author/<slug>`: the feeds and the page of one tag or author.
 - `sitemap/<name>`: one article sitemap file, e.g. `sitemap/articles-2025-06`.
 - `robots`: robots.txt (settings only; never touched by a write).
 - `all`: on every document, for an operator's "purge everything" (a deploy).
@@ -52,6 +52,7 @@ def affected_keys(old: SiteState, new: SiteState) -> list[str]:
         for slug in sorted(old_terms.by_slug.keys() | new_terms.by_slug.keys()):
             if old_terms.by_slug.get(slug) != new_terms.by_slug.get(slug):
                 keys[f"{kind}/{slug}"] = None
+                keys[SITE] = None  # the site's page, the indexes and the OPML name them
     old_archive, new_archive = old.archive, new.archive
     if old_archive is not None and new_archive is not None:
         for name in sorted(old_archive.files.keys() | new_archive.files.keys()):

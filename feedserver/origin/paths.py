@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from feedserver.documents import Document, FeedDocument, HomeDocument
+from feedserver.documents import Document, FeedDocument
 from feedserver.feeds import EXTENSIONS, FeedScope
 from feedserver.origin.keys import ALL
+from feedserver.pages import ASSETS, INDEX_PATHS, AssetDocument, IndexDocument, OpmlDocument, page_document
 from feedserver.sitemaps import (
     ArticleSitemapDocument,
     NewsSitemapDocument,
@@ -20,14 +21,22 @@ from feedserver.state import SiteState
 
 
 def all_documents(state: SiteState) -> Iterator[Document]:
-    """The site's and every section path's feeds (parents included), the front
-    page, robots.txt and every sitemap file."""
-    yield HomeDocument()
+    """The site's, every section path's (parents included), every live tag's and
+    author's feeds and pages; the indexes, the OPML, the assets, robots.txt and
+    every sitemap file."""
     yield RobotsDocument()
-    scopes = {None} | {"/".join(slug.split("/")[:n]) for slug in state.sections for n in range(1, slug.count("/") + 2)}
-    for section in sorted(scopes, key=lambda s: s or ""):
+    yield OpmlDocument()
+    yield from (AssetDocument(path) for path in ASSETS)
+    yield from (IndexDocument(kind) for kind in INDEX_PATHS)
+    sections = {"/".join(slug.split("/")[:n]) for slug in state.sections for n in range(1, slug.count("/") + 2)}
+    scopes = [FeedScope.site(), *(FeedScope.of_section(section) for section in sorted(sections))]
+    for kind in INDEX_PATHS:
+        terms = state.terms(kind).by_slug.values()
+        scopes += [FeedScope(kind, t.slug) for t in sorted(terms, key=lambda t: t.slug) if t.newest_published]
+    for scope in scopes:
+        yield page_document(scope)
         for fmt in EXTENSIONS:
-            yield FeedDocument(FeedScope.site_or_section(section), fmt)
+            yield FeedDocument(scope, fmt)
     if state.archive is None:
         return
     yield SitemapIndexDocument()
