@@ -271,6 +271,19 @@ class ArticleKey:
     published_at: int
 
 
+def _published_window(params: dict[str, object], before: int | None, since: int | None) -> str:
+    """The condition `published_at` in [since, before) (either end open when None), its
+    values added to `params`: the window of a feed history page or archive."""
+    window = ""
+    if before is not None:
+        window += " AND a.published_at < :before"
+        params["before"] = before
+    if since is not None:
+        window += " AND a.published_at >= :since"
+        params["since"] = since
+    return window
+
+
 async def newest_article_keys(
     pool: ReadPool,
     sections: Sequence[str] | None,
@@ -285,13 +298,7 @@ async def newest_article_keys(
     columns = f"a.pk, a.id, a.section, a.revision, {UPDATED_AT} AS updated_at, a.published_at"
     order = "ORDER BY a.published_at DESC, a.id DESC LIMIT :limit"
     params: dict[str, object] = {"now": now, "limit": limit}
-    window = ""
-    if before is not None:
-        window += " AND a.published_at < :before"
-        params["before"] = before
-    if since is not None:
-        window += " AND a.published_at >= :since"
-        params["since"] = since
+    window = _published_window(params, before, since)
     if sections is None:
         sql = f"SELECT {columns} FROM articles a WHERE {VISIBLE}{window} {order}"
     elif not sections:
@@ -346,13 +353,7 @@ async def term_article_keys(
     (feed history pages and archives); limit -1: all."""
     _, links, column = TERM_TABLES[kind]
     params: dict[str, object] = {"pk": pk, "now": now, "limit": limit}
-    window = ""
-    if before is not None:
-        window += " AND a.published_at < :before"
-        params["before"] = before
-    if since is not None:
-        window += " AND a.published_at >= :since"
-        params["since"] = since
+    window = _published_window(params, before, since)
     # CROSS JOIN keeps SQLite's join order: the tag's links first (an index
     # range), then each article by rowid. Left to itself the planner walks every
     # article in publish order to skip the sort, a scan of the whole archive
