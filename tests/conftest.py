@@ -164,3 +164,21 @@ def clock(now: datetime) -> FakeClock:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "site.sqlite"
+
+
+def hold_feed_renders(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
+    """Stop every feed render before its first query: returns (entered, gate). `entered`
+    is set once a render waits; setting `gate` lets them all go on. For tests of what
+    a CMS write does to a render already under way."""
+    import feedserver.documents
+
+    entered, gate = asyncio.Event(), asyncio.Event()
+    real = feedserver.documents.newest_article_keys
+
+    async def held(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        await gate.wait()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(feedserver.documents, "newest_article_keys", held)
+    return entered, gate

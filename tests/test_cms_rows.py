@@ -36,7 +36,16 @@ from feedserver.service import RENDER_ATTEMPTS
 from feedserver.state import SiteState, load_site_state
 from feedserver.text import uri
 from tests.cms import cms_connection
-from tests.conftest import BASE_URL, FakeClock, article, make_settings, section, serve, write_records
+from tests.conftest import (
+    BASE_URL,
+    FakeClock,
+    article,
+    hold_feed_renders,
+    make_settings,
+    section,
+    serve,
+    write_records,
+)
 from tests.readers import FEED_PATHS, article_ids, fmt_of
 from tests.sitemap_checks import SM, assert_valid, crawl
 from tests.test_feed_formats import check_atom, check_json, check_rss, links_in
@@ -586,19 +595,10 @@ async def test_concurrent_cold_requests_for_a_removed_section_all_get_404(
 ) -> None:
     """Several requests wait on one cold render of a section the CMS removes meanwhile:
     each gets a 404, and nothing is cached for it."""
-    import feedserver.documents
 
     write_records(db_path, [section("ekonomi"), section("berita"), article("e", now - timedelta(hours=1), "ekonomi")])
     async with serve(make_settings(db_path), clock) as (client, app):
-        gate, entered = asyncio.Event(), asyncio.Event()
-        real = feedserver.documents.newest_article_keys
-
-        async def slow(*args: Any, **kwargs: Any) -> Any:
-            entered.set()
-            await gate.wait()
-            return await real(*args, **kwargs)
-
-        monkeypatch.setattr(feedserver.documents, "newest_article_keys", slow)
+        entered, gate = hold_feed_renders(monkeypatch)
         waiting = [asyncio.create_task(client.get("/section/ekonomi/feed.atom", headers=IDENTITY)) for _ in range(3)]
         await entered.wait()
         with cms_connection(db_path, clock) as conn:

@@ -18,7 +18,7 @@ import feedserver.documents
 from feedserver.app import create_app
 from feedserver.db import DatabaseUnavailable
 from tests.cms import cms_connection, publish
-from tests.conftest import FakeClock, article, make_settings, section, serve, write_records
+from tests.conftest import FakeClock, article, hold_feed_renders, make_settings, section, serve, write_records
 from tests.readers import article_ids
 
 pytestmark = pytest.mark.anyio
@@ -129,15 +129,7 @@ async def test_a_section_removed_during_a_cold_render_is_no_500(
         db_path, [section("ekonomi"), section("berita"), article("e1", now - timedelta(hours=1), section="ekonomi")]
     )
     async with serve(make_settings(db_path), clock) as (client, app):
-        gate, entered = asyncio.Event(), asyncio.Event()
-        real = feedserver.documents.newest_article_keys
-
-        async def slow(*args: Any, **kwargs: Any) -> Any:
-            entered.set()
-            await gate.wait()
-            return await real(*args, **kwargs)
-
-        monkeypatch.setattr(feedserver.documents, "newest_article_keys", slow)
+        entered, gate = hold_feed_renders(monkeypatch)
         cold = asyncio.create_task(client.get("/section/ekonomi/feed.rss", headers=IDENTITY))
         await entered.wait()
         with cms_connection(db_path, clock) as conn:
